@@ -1,0 +1,111 @@
+"""The SQLite document store and its visibility protocol (pending → live → deleting)."""
+import numpy as np
+import pytest
+
+from kb.errors import DocumentNotFoundError, SchemaVersionError, StoreError
+from kb.models import Citation, Document, Filters, Passage, Section
+from kb.store import DELETING, LIVE, PENDING, Store
+
+
+def _doc(doc_id="d1", text="合理保密措施的认定", doc_type="judgment", cats=("商业秘密",), **kw):
+    sections = (Section("facts", "查明事实", text, "facts"),)
+    return Document(doc_id, f"标题{doc_id}", doc_type, text, sections=sections, ip_categories=cats, **kw)
+
+
+def _passages(doc):
+    return [Passage(f"{doc.id}#facts", doc.id, "facts", "facts", "查明事实", doc.text, 0, True),
+            Passage(f"{doc.id}#tail", doc.id, "tail", "tail", "尾部", "审判长", 1, False)]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "kb.sqlite")
+    yield s
+    s.close()
+
+
+def test_pending_documents_are_invisible_until_live(store):
+    doc = _doc(citations=(Citation("反不正当竞争法", 9),))
+    store.put_pending([(doc, _passages(doc), np.ones((1, 4), dtype=np.float32))])
+    assert store.state_of("d1") == PENDING
+    with pytest.raises(DocumentNotFoundError):
+        store.get("d1")
+    assert store.live_ids() == set()
+    assert store.all_vectors()[0] == []
+    assert store.citing("反不正当竞争法#9") == []
+    assert store.unfinished()[PENDING] == ["d1"]
+    gen = store.generation()
+    store.mark_live(["d1"])
+    assert store.generation() == gen + 1
+    assert store.get("d1") == doc
+    assert store.citing("反不正当竞争法#9") == ["d1"]
+    pids, dids, matrix = store.all_vectors()
+    assert pids == ["d1#facts"] and dids == ["d1"] and matrix.shape == (1, 4)
+
+
+def test_vector_count_must_match_embedded_passages(store):
+    doc = _doc()
+    with pytest.raises(StoreError):
+        store.put_pending([(doc, _passages(doc), np.ones((2, 4), dtype=np.float32))])
+    assert store.state_of("d1") is None  # the transaction rolled back
+
+
+def test_replace_and_purge(store):
+    doc = _doc()
+    store.put_pending([(doc, _passages(doc), None)])
+    store.mark_live(["d1"])
+    new = _doc(text="不为公众所知悉")
+    store.put_pending([(new, _passages(new), None)])
+    assert store.state_of("d1") == PENDING
+    store.mark_live(["d1"])
+    assert store.get("d1").text == "不为公众所知悉"
+    assert [p.text for p in store.passages("d1")] == ["不为公众所知悉", "审判长"]
+    store.mark_deleting(["d1"])
+    assert store.unfinished()[DELETING] == ["d1"]
+    store.purge(["d1"])
+    assert store.state_of("d1") is None and store.passages("d1") == []
+
+
+def test_filter_ids_hides_superseded_by_default(store):
+    docs = [_doc("a", doc_type="statute", cats=("专利",), status="current"),
+            _doc("b", doc_type="statute", cats=("专利", "商标"), status="superseded"),
+            _doc("c", doc_type="judgment", cats=("商标",), court="最高人民法院", date="2013-12-20")]
+    store.put_pending([(d, _passages(d), None) for d in docs])
+    store.mark_live(["a", "b", "c"])
+    assert store.filter_ids(Filters()) == {"a", "c"}
+    assert store.filter_ids(Filters(include_superseded=True)) == {"a", "b", "c"}
+    assert store.filter_ids(Filters(categories=("商标",), include_superseded=True)) == {"b", "c"}
+    assert store.filter_ids(Filters(doc_types=("judgment",), years=(2013,))) == {"c"}
+    assert store.filter_ids(Filters(courts=("北京知识产权法院",))) == set()
+    assert store.counts()["doc_type"] == {"statute": 2, "judgment": 1}
+
+
+def test_statutes_by_law_name(store):
+    docs = [_doc("反不正当竞争法(2019)", doc_type="statute", law_name="反不正当竞争法", version="2019",
+                 date="2019-04-23", status="superseded"),
+            _doc("反不正当竞争法(2025)", doc_type="statute", law_name="反不正当竞争法", version="2025",
+                 date="2025-06-27")]
+    store.put_pending([(d, _passages(d), None) for d in docs])
+    store.mark_live([d.id for d in docs])
+    assert [r[0] for r in store.statutes("反不正当竞争法")] == ["反不正当竞争法(2019)", "反不正当竞争法(2025)"]
+    assert store.statutes("专利法") == []
+
+
+def test_sources_and_hash_lookup(store):
+    doc = _doc()
+    store.put_pending([(doc, _passages(doc), None)])
+    assert store.find_by_hash(doc.content_hash) is None  # pending does not count
+    store.mark_live(["d1"])
+    assert store.find_by_hash(doc.content_hash) == "d1"
+    store.record_source("/x/a.txt", "abc", ["d1"])
+    assert store.source("/x/a.txt") == ("abc", ["d1"])
+    store.forget_source("/x/a.txt")
+    assert store.source("/x/a.txt") is None
+
+
+def test_schema_version_mismatch_is_refused(tmp_path):
+    s = Store(tmp_path / "kb.sqlite")
+    s.set_meta("schema_version", "999")
+    s.close()
+    with pytest.raises(SchemaVersionError):
+        Store(tmp_path / "kb.sqlite")
