@@ -44,6 +44,11 @@ def resolve_citation(kb: "KnowledgeBase", citation: Citation, *, at_date: str | 
     versions = kb.store.statutes(citation.law)  # (id, version, status, date), oldest first
     if not versions:
         return ResolvedCitation(citation, None, None, None, "该法律文本未收录")
+    if citation.anchor:
+        # a law split over several documents (民法典's books) shares a version: keep the
+        # documents that hold the article, when any does
+        holding = [v for v in versions if kb.store.get(v[0]).section(citation.anchor) is not None]
+        versions = holding or versions
     chosen, note = None, ""
     if citation.version:
         chosen = next((v for v in versions if v[1] == citation.version), None)
