@@ -56,13 +56,19 @@ _GREW_REASON = "file grew past the {:,}-byte limit while being read"
 
 # --- finding files ------------------------------------------------------------------
 
+FOLDER_NOTES = frozenset({"README.MD", "README.TXT", "PROVENANCE.MD", "LICENSE.MD", "LICENSE.TXT"})
+"""Notes about a folder (corpus/README.md, corpus/PROVENANCE.md), not documents: skipped when
+walking a directory, read when named explicitly."""
+
+
 def iter_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files to ingest: named files as given, directories walked in sorted order.
 
     A directory yields its own files in name order (code-point order, the same
     on every machine), then each subdirectory's, depth first. Inside
     directories, hidden entries (name starting with ".") and files with
-    unsupported suffixes are skipped, symbolic links to directories are not
+    unsupported suffixes are skipped, so are the folder notes in
+    :data:`FOLDER_NOTES`, symbolic links to directories are not
     followed (no cycles), and an unreadable subdirectory is logged and skipped.
     A path named explicitly is always yielded, whatever its suffix and even if
     it does not exist, so that :func:`read_path` reports it.
@@ -86,7 +92,7 @@ def _walk(root: Path) -> Iterator[Path]:
             continue
         subdirs = []
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") or entry.name.upper() in FOLDER_NOTES:
                 continue
             if entry.is_dir():
                 if not entry.is_symlink():

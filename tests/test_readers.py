@@ -521,3 +521,10 @@ def test_real_text_in_gb18030_is_never_mistaken_for_another_encoding(start, leng
     assume(sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") >= 4)
     decoded = textutil.detect_and_decode(text.encode("gb18030"))
     assert decoded == (text, "gb18030")
+
+
+def test_iter_input_files_skips_folder_notes_but_reads_them_when_named(tmp_path):
+    for name in ["README.md", "PROVENANCE.md", "law.md"]:
+        (tmp_path / name).write_text("# x\n", encoding="utf-8")
+    assert [p.name for p in iter_input_files([tmp_path])] == ["law.md"]
+    assert list(iter_input_files([tmp_path / "README.md"])) == [tmp_path / "README.md"]
