@@ -16,7 +16,7 @@ import logging
 import os
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -69,8 +69,9 @@ class KnowledgeBase:
     """Open with :meth:`open`; close when done (or use it as a context manager)."""
 
     def __init__(self, home: Path, store: Store, lexical: LexicalBackend, embedder_spec: str,
-                 embedder: Embedder | None = None):
+                 embedder: Embedder | None = None, embed_budget: int | None = None):
         self.home = home
+        self.embed_budget = embed_budget
         self.store = store
         self.lexical = lexical
         self.embedder_spec = embedder_spec
@@ -81,13 +82,17 @@ class KnowledgeBase:
     # --- opening -------------------------------------------------------------------
     @classmethod
     def open(cls, home: str | Path | None = None, *, embedder: str | Embedder | None = None,
-             create: bool = True, lexical: str = "whoosh") -> "KnowledgeBase":
+             create: bool = True, lexical: str = "whoosh",
+             embed_budget: int | None = None) -> "KnowledgeBase":
         """Open (or create) the knowledge base at ``home``.
 
         ``embedder`` is a spec (``e5-small``, ``st:PATH``, ``fake``, ``none``) or an
         instance. Left out, the spec the knowledge base was built with is used, else
         ``$IPKB_EMBEDDER``, else ``e5-small``. A different model than the one that built
         the existing vectors is refused (:class:`ModelMismatchError`).
+
+        ``embed_budget`` caps the characters of passages embedded per document (see
+        :func:`apply_embed_budget`); it is remembered by the knowledge base.
         """
         home = Path(home) if home else default_home()
         db_path = home / "kb.sqlite"
@@ -107,7 +112,11 @@ class KnowledgeBase:
                 f"open it without --embedder, or rebuild it with `kb ingest --rebuild --embedder {spec}`")
         if not stored or not store.table_count("documents"):
             store.set_meta("embedder_spec", spec)
-        return cls(home, store, open_lexical(lexical, home / "lexical"), spec, instance)
+        if embed_budget is not None:
+            store.set_meta("embed_budget", str(embed_budget))
+        budget = store.get_meta("embed_budget")
+        return cls(home, store, open_lexical(lexical, home / "lexical"), spec, instance,
+                   int(budget) if budget else None)
 
     def close(self) -> None:
         self.release_lock()
@@ -178,6 +187,8 @@ class KnowledgeBase:
             todo.append((doc, passages))
         if not todo:
             return result
+        if self.embed_budget is not None:
+            todo = [(doc, apply_embed_budget(passages, self.embed_budget)) for doc, passages in todo]
         vectors = self._embed([p for _, ps in todo for p in ps if p.embed], progress)
         rows, start = [], 0
         for doc, passages in todo:
@@ -326,6 +337,25 @@ class KnowledgeBase:
     def similar(self, query: Document, passages: Sequence[Passage], **kwargs):
         from .similar import similar
         return similar(self, query, passages, **kwargs)
+
+
+EMBED_PRIORITY = ("gist", "facts", "reasoning", "claims", "defense", "evidence")
+
+
+def apply_embed_budget(passages: Sequence[Passage], budget: int) -> list[Passage]:
+    """Keep ``embed`` only on the passages that fit ``budget`` characters, most telling first
+    (裁判要点, facts, reasoning, …, then the rest in document order); the others stay
+    searchable by keyword. At least one passage keeps its vector so every document can
+    be found by meaning."""
+    rank = {kind: i for i, kind in enumerate(EMBED_PRIORITY)}
+    order = sorted((p for p in passages if p.embed), key=lambda p: (rank.get(p.kind, len(rank)), p.ordinal))
+    keep, used = set(), 0
+    for p in order:
+        if used + len(p.text) > budget and keep:
+            continue
+        keep.add(p.id)
+        used += len(p.text)
+    return [p if (p.id in keep or not p.embed) else replace(p, embed=False) for p in passages]
 
 
 def _file_size(path: Path) -> int:

@@ -56,3 +56,15 @@ def test_fake_embedder_is_deterministic_unit_length_and_registered():
     close = emb.embed_queries(["商业秘密侵权纠纷"])[0] @ a[0]
     far = emb.embed_queries(["植物新品种"])[0] @ a[0]
     assert close > far
+
+
+def test_embed_budget_keeps_the_most_telling_passages():
+    from kb.knowledge import apply_embed_budget
+    ps = [Passage("d#h", "d", "h", "header", "首部", "x" * 50, 0, False),
+          Passage("d#c", "d", "c", "claims", "诉称", "c" * 100, 1),
+          Passage("d#f", "d", "f", "facts", "查明", "f" * 100, 2),
+          Passage("d#r", "d", "r", "reasoning", "本院认为", "r" * 100, 3)]
+    kept = {p.id for p in apply_embed_budget(ps, 200) if p.embed}
+    assert kept == {"d#f", "d#r"}
+    assert [p.id for p in apply_embed_budget(ps, 200)] == [p.id for p in ps]  # order and passages kept
+    assert {p.id for p in apply_embed_budget(ps, 10) if p.embed} == {"d#f"}  # never zero vectors
