@@ -91,3 +91,6 @@ def filter_options(fn):
 
 
 from . import cli_commands  # noqa: E402,F401  (registers the commands on `main`)
+
+if __name__ == "__main__":  # python -m kb.cli
+    main()
