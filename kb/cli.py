@@ -92,5 +92,6 @@ def filter_options(fn):
 
 from . import cli_commands  # noqa: E402,F401  (registers the commands on `main`)
 
-if __name__ == "__main__":  # python -m kb.cli
-    main()
+if __name__ == "__main__":  # python -m kb.cli: run the registered group, not this module's copy
+    from kb.cli import main as _registered_main
+    _registered_main()
