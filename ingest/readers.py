@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from kb.formats import SUPPORTED_SUFFIXES  # re-exported: the readers' public list
 from kb.errors import (
     CorruptFileError,
     EmptyDocumentError,
@@ -40,9 +41,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 100
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".txt", ".md", ".markdown", ".json", ".jsonl", ".pdf", ".docx", ".html", ".htm"}
-)
 
 TEXT_FIELDS: tuple[str, ...] = (
     "text", "full_text", "content", "context", "evidence_text", "fact", "query", "body",

@@ -65,47 +65,37 @@ def similar(kb: "KnowledgeBase", query: Document, passages: Sequence[Passage], *
     filters = filters or Filters(doc_types=tuple(sorted(CASE_TYPES)))
     use_vectors = mode in ("hybrid", "vector") and kb.has_vectors
     use_lexical = mode in ("hybrid", "bm25") or not use_vectors
-    exclude = {query.id}
-    dup = kb.store.find_by_hash(query.content_hash)
-    if dup:
-        exclude.add(dup)
+    exclude = {query.id} | ({dup} if (dup := kb.store.find_by_hash(query.content_hash)) else set())
 
-    keyword_rank: dict[str, int] = {}
+    keyword: list[str] = []
     terms: tuple[str, ...] = ()
     if use_lexical:
         lex = kb.lexical.search(query_text(query)[:6000], filters=filters, limit=CANDIDATES, allowed_ids=allowed_ids)
-        ranked = [d for d, _ in lex.ranked if d not in exclude]
-        keyword_rank = {d: i for i, d in enumerate(ranked, start=1)}
-        terms = tuple(lex.terms)
-
-    semantic: dict[str, _Semantic] = {}
+        keyword, terms = [d for d, _ in lex.ranked if d not in exclude], tuple(lex.terms)
     qpass = query_passages(passages, query)
-    if use_vectors:
-        semantic = _semantic_scores(kb, qpass, filters, allowed_ids, exclude)
-    semantic_rank = {d: i for i, (d, _) in enumerate(
-        sorted(semantic.items(), key=lambda t: (-t[1].score, t[0])), start=1)}
+    semantic = _semantic_scores(kb, qpass, filters, allowed_ids, exclude) if use_vectors else {}
 
-    candidates = set(keyword_rank) | set(semantic_rank)
-    live = kb.store.summaries(list(candidates))
+    live = kb.store.summaries(list(set(keyword) | set(semantic)))
+    docs = {d: kb.store.get(d) for d in live}
+    same = {d for d, doc in docs.items() if _same_text(doc, query)}  # the query case itself, pasted
+    keyword_rank = {d: i for i, d in enumerate((d for d in keyword if d in docs and d not in same), start=1)}
+    semantic_rank = {d: i for i, (d, _) in enumerate(
+        sorted(((d, s) for d, s in semantic.items() if d in docs and d not in same),
+               key=lambda t: (-t[1].score, t[0])), start=1)}
     query_keys = {c.key for c in query.citations if c.article}
-    scored = []
-    for doc_id in live:
-        parts = {
-            "keyword": rank_part(keyword_rank.get(doc_id)) if use_lexical else 0.0,
-            "semantic": rank_part(semantic_rank.get(doc_id)) if use_vectors else 0.0,
-            "statute": 0.0, "authority": AUTHORITY_VALUE.get(live[doc_id]["authority"], 0.0),
-        }
-        scored.append([doc_id, parts])
-    docs = {}
-    for item in scored:
-        doc = docs[item[0]] = kb.store.get(item[0])
-        item[1]["statute"] = overlap(query_keys, {c.key for c in doc.citations if c.article})
+    parts_by_doc = {
+        d: {"keyword": rank_part(keyword_rank.get(d)) if use_lexical else 0.0,
+            "semantic": rank_part(semantic_rank.get(d)) if use_vectors else 0.0,
+            "statute": overlap(query_keys, {c.key for c in docs[d].citations if c.article}),
+            "authority": AUTHORITY_VALUE.get(docs[d].authority, 0.0)}
+        for d in docs if d not in same}
     active = {m: w for m, w in weights.items()
               if not (m == "semantic" and not use_vectors) and not (m == "keyword" and not use_lexical)
               and not (mode != "hybrid" and m in ("statute", "authority"))}
     total_w = sum(active.values()) or 1.0
     ranked_hits = sorted(
-        ((sum(active.get(m, 0.0) * v for m, v in parts.items()) / total_w, doc_id, parts) for doc_id, parts in scored),
+        ((sum(active.get(m, 0.0) * v for m, v in parts.items()) / total_w, d, parts)
+         for d, parts in parts_by_doc.items()),
         key=lambda t: (-round(t[0], 9), docs[t[1]].authority or 9, t[1]))
     out = []
     for score, doc_id, parts in ranked_hits[:k]:
@@ -115,6 +105,11 @@ def similar(kb: "KnowledgeBase", query: Document, passages: Sequence[Passage], *
                               reasons=reasons, ip_categories=doc.ip_categories, authority=doc.authority,
                               cause=doc.cause, court=doc.court, year=doc.year, status=doc.status))
     return out
+
+
+def _same_text(doc: Document, query: Document) -> bool:
+    """Whether a candidate is the query case itself (same text, whatever its title)."""
+    return "".join(doc.text.split()) == "".join(query.text.split())
 
 
 def _semantic_scores(kb: "KnowledgeBase", qpass: Sequence[Passage], filters: Filters,
@@ -193,10 +188,16 @@ def _pairs(kb: "KnowledgeBase", doc: Document, sem: _Semantic | None, qpass: Seq
         if p.id in seen:
             continue
         seen.add(p.id)
-        shared = sorted(set(analyzer.query_terms(q.text)) & set(analyzer.query_terms(p.text)),
-                        key=lambda t: (-len(t), t))
+        shared = sorted(_meaningful(analyzer.query_terms(q.text)) & _meaningful(analyzer.query_terms(p.text)),
+                        key=lambda t: (-analyzer.is_legal_term(t), -len(t), t))
         out.append(PassagePair(query_text=q.text, doc_anchor=p.anchor, doc_title=p.title, doc_text=p.text,
                                shared_terms=tuple(shared[:20]), similarity=round(float(score), 4)))
         if len(out) >= n:
             break
     return tuple(out)
+
+
+def _meaningful(terms: Sequence[str]) -> set[str]:
+    """Terms worth marking as shared: words with Chinese characters or Latin names, not
+    numbers and dates (2014, 250) that match by coincidence."""
+    return {t for t in terms if not any(ch.isdigit() for ch in t) and len(t) >= 2}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,19 +90,35 @@ CREATE TABLE IF NOT EXISTS sources (
 
 
 class Store:
-    """SQLite-backed store. One instance per process; not shared across threads."""
+    """SQLite-backed store.
+
+    Each thread gets its own connection (the app serves every browser session from
+    one Store in several threads); WAL mode lets those readers go on while one
+    connection writes.
+    """
 
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = Path(path)
         if readonly and not self.path.exists():
             raise StoreError(f"no document store at {self.path}")
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=OFF")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         if not readonly:
             self.db.executescript(_SCHEMA)
             self._check_schema()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
 
     def _check_schema(self) -> None:
         found = self.get_meta("schema_version")
@@ -112,7 +129,11 @@ class Store:
                 f"{self.path} has schema version {found}; this ipkb reads {SCHEMA_VERSION}: rebuild with --rebuild")
 
     def close(self) -> None:
-        self.db.close()
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

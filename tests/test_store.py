@@ -109,3 +109,23 @@ def test_schema_version_mismatch_is_refused(tmp_path):
     s.close()
     with pytest.raises(SchemaVersionError):
         Store(tmp_path / "kb.sqlite")
+
+
+def test_each_thread_reads_through_its_own_connection(store):
+    import threading
+    doc = _doc()
+    store.put_pending([(doc, _passages(doc), None)])
+    store.mark_live(["d1"])
+    seen, conns = [], []
+
+    def read():
+        conns.append(store.db)
+        seen.append(store.get("d1").text)
+
+    threads = [threading.Thread(target=read) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [doc.text] * 3
+    assert len({id(c) for c in conns + [store.db]}) == 4
