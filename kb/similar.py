@@ -44,6 +44,17 @@ def rank_part(rank: int | None, k: int = RANK_K) -> float:
     return 0.0 if rank is None else (k + 1) / (k + rank)
 
 
+def tie_ranks(scored: Sequence[tuple[str, float]]) -> dict[str, int]:
+    """Competition ranks (1, 2, 2, 4) by score: equal scores share a rank, so that a tie
+    stays a tie and the authority tier can decide it."""
+    ordered = sorted(scored, key=lambda t: -t[1])
+    ranks: dict[str, int] = {}
+    for i, (doc_id, score) in enumerate(ordered, start=1):
+        prev = ordered[i - 2] if i > 1 else None
+        ranks[doc_id] = ranks[prev[0]] if prev and abs(prev[1] - score) <= 1e-6 * max(1.0, abs(score)) else i
+    return ranks
+
+
 def query_text(doc: Document) -> str:
     """The parts of a case that describe it (facts, claims, holdings), else its whole text."""
     parts = [s.text for s in doc.sections if s.kind in QUERY_KINDS]
@@ -71,17 +82,15 @@ def similar(kb: "KnowledgeBase", query: Document, passages: Sequence[Passage], *
     terms: tuple[str, ...] = ()
     if use_lexical:
         lex = kb.lexical.search(query_text(query)[:6000], filters=filters, limit=CANDIDATES, allowed_ids=allowed_ids)
-        keyword, terms = [d for d, _ in lex.ranked if d not in exclude], tuple(lex.terms)
+        keyword, terms = [(d, s) for d, s in lex.ranked if d not in exclude], tuple(lex.terms)
     qpass = query_passages(passages, query)
     semantic = _semantic_scores(kb, qpass, filters, allowed_ids, exclude) if use_vectors else {}
 
-    live = kb.store.summaries(list(set(keyword) | set(semantic)))
+    live = kb.store.summaries(list({d for d, _ in keyword} | set(semantic)))
     docs = {d: kb.store.get(d) for d in live}
     same = {d for d, doc in docs.items() if _same_text(doc, query)}  # the query case itself, pasted
-    keyword_rank = {d: i for i, d in enumerate((d for d in keyword if d in docs and d not in same), start=1)}
-    semantic_rank = {d: i for i, (d, _) in enumerate(
-        sorted(((d, s) for d, s in semantic.items() if d in docs and d not in same),
-               key=lambda t: (-t[1].score, t[0])), start=1)}
+    keyword_rank = tie_ranks([(d, s) for d, s in keyword if d in docs and d not in same])
+    semantic_rank = tie_ranks([(d, s.score) for d, s in semantic.items() if d in docs and d not in same])
     query_keys = {c.key for c in query.citations if c.article}
     parts_by_doc = {
         d: {"keyword": rank_part(keyword_rank.get(d)) if use_lexical else 0.0,

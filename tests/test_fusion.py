@@ -38,3 +38,9 @@ def test_overlap_coefficient():
     assert overlap({"专利法#11"}, {"专利法#11", "专利法#13", "专利法#69"}) == 1.0
     assert overlap({"a", "b"}, {"b", "c"}) == 0.5
     assert overlap(set(), {"a"}) == 0.0
+
+
+def test_tie_ranks_share_a_rank():
+    from kb.similar import rank_part, tie_ranks
+    assert tie_ranks([("a", 2.0), ("b", 3.0), ("c", 2.0), ("d", 1.0)]) == {"b": 1, "a": 2, "c": 2, "d": 4}
+    assert rank_part(1) == 1.0 and rank_part(None) == 0.0 and rank_part(2) < 1.0
