@@ -13,6 +13,7 @@ from pathlib import Path
 from kb.citations import extract_citations
 from kb.errors import EmptyDocumentError, InputError
 from kb.models import CASE_TYPES, Document, Passage, Section, content_hash
+from kb.similar import QUERY_KINDS
 from kb.taxonomy import classify_ip
 
 from .chunking import chunk
@@ -52,9 +53,17 @@ def _as_query(raw: RawDoc) -> tuple[Document, list[Passage]]:
         doc = parse(raw)
     except InputError:
         doc = None
-    if doc is None or doc.doc_type not in CASE_TYPES:
+    if doc is None or doc.doc_type not in CASE_TYPES or not _mostly_described(doc):
         doc = facts_document(raw.text)
     return doc, chunk(doc)
+
+
+def _mostly_described(doc: Document) -> bool:
+    """Whether the parser found the describing parts (facts, claims, reasoning …) of most of
+    the text. A bare fact description (被告人…驾驶…) has no court header, and the judgment
+    parser would file most of it as a header, which is neither embedded nor searched."""
+    described = sum(len(s.text) for s in doc.sections if s.kind in QUERY_KINDS)
+    return 2 * described >= len(doc.text)
 
 
 def facts_document(text: str) -> Document:

@@ -623,6 +623,9 @@ def best_window(text: str, terms: Sequence[str], width: int = 120) -> tuple[int,
 
 # --- long queries (pure) -------------------------------------------------------------------
 
+MIN_DOCS_FOR_COMMON = 10
+
+
 def discriminative_terms(text: str, doc_freq: Callable[[str], int], n_docs: int, *,
                          max_terms: int = 24, analyzer: Analyzer | None = None
                          ) -> list[tuple[str, float]]:
@@ -630,7 +633,9 @@ def discriminative_terms(text: str, doc_freq: Callable[[str], int], n_docs: int,
 
     Weight = (1 + ln tf) x BM25 idf from the index, x :data:`LEGAL_TERM_BOOST` for
     user-dictionary legal terms (the elements lawyers match on). Terms in more than
-    half of the documents are dropped, except statute names, which are kept; terms no
+    half of the documents are dropped (in collections of at least
+    :data:`MIN_DOCS_FOR_COMMON` documents: in two candidates every shared word is in
+    "half"), except statute names, which are kept; terms no
     document contains, numbers and single characters are dropped. Sorted by weight,
     heaviest first, at most ``max_terms``.
     """
@@ -641,7 +646,7 @@ def discriminative_terms(text: str, doc_freq: Callable[[str], int], n_docs: int,
     for term, count in tf.items():
         statute = an.is_statute_name(term)
         df = doc_freq(term) if n_docs > 0 else 0
-        if n_docs > 0 and (df == 0 or (df > n_docs / 2 and not statute)):
+        if n_docs > 0 and (df == 0 or (df > n_docs / 2 and not statute and n_docs >= MIN_DOCS_FOR_COMMON)):
             continue
         idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if n_docs > 0 else 1.0
         weight = (1.0 + math.log(count)) * idf

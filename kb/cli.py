@@ -90,7 +90,7 @@ def filter_options(fn):
     return fn
 
 
-from . import cli_commands  # noqa: E402,F401  (registers the commands on `main`)
+from . import cli_commands, cli_eval  # noqa: E402,F401  (register the commands on `main`)
 
 if __name__ == "__main__":  # python -m kb.cli: run the registered group, not this module's copy
     from kb.cli import main as _registered_main

@@ -56,13 +56,14 @@ class LexicalBackend(ABC):
         """Drop uncommitted changes and release the writer."""
 
     @abstractmethod
-    def search(self, query: str, *, filters: Filters, limit: int,
-               with_facets: bool = False, allowed_ids: set[str] | None = None) -> LexicalHits:
+    def search(self, query: str, *, filters: Filters, limit: int, with_facets: bool = False,
+               allowed_ids: set[str] | None = None, as_description: bool = False) -> LexicalHits:
         """Search with the query language: plain text, "phrases", field:value, AND/OR/NOT.
 
         Long inputs (case descriptions) are reduced to their discriminative terms
-        instead of becoming hundreds of OR terms. Malformed syntax falls back to
-        plain terms; this never raises on user text.
+        instead of becoming hundreds of OR terms; ``as_description`` takes that path
+        whatever the length, with no query syntax (similar-case search). Malformed
+        syntax falls back to plain terms; this never raises on user text.
         """
 
     @abstractmethod

@@ -81,7 +81,8 @@ def similar(kb: "KnowledgeBase", query: Document, passages: Sequence[Passage], *
     keyword: list[str] = []
     terms: tuple[str, ...] = ()
     if use_lexical:
-        lex = kb.lexical.search(query_text(query)[:6000], filters=filters, limit=CANDIDATES, allowed_ids=allowed_ids)
+        lex = kb.lexical.search(query_text(query)[:6000], filters=filters, limit=CANDIDATES,
+                                allowed_ids=allowed_ids, as_description=True)
         keyword, terms = [(d, s) for d, s in lex.ranked if d not in exclude], tuple(lex.terms)
     qpass = query_passages(passages, query)
     semantic = _semantic_scores(kb, qpass, filters, allowed_ids, exclude) if use_vectors else {}
@@ -175,6 +176,8 @@ def _shared_cause(a: str | None, b: str | None) -> str | None:
 def _pairs(kb: "KnowledgeBase", doc: Document, sem: _Semantic | None, qpass: Sequence[Passage],
            terms: Sequence[str], n: int) -> tuple[PassagePair, ...]:
     """Best passage pairs: by cosine when vectors exist, else by shared query terms."""
+    if n <= 0:
+        return ()
     from .analysis import get_analyzer
     analyzer = get_analyzer()
     doc_passages = {p.id: p for p in kb.store.passages(doc.id)}

@@ -809,11 +809,14 @@ class WhooshBackend(LexicalBackend):
 
     # -- searching ---------------------------------------------------------------------------------
 
-    def search(self, query: str, *, filters: Filters, limit: int,
-               with_facets: bool = False, allowed_ids: set[str] | None = None) -> LexicalHits:
+    def search(self, query: str, *, filters: Filters, limit: int, with_facets: bool = False,
+               allowed_ids: set[str] | None = None, as_description: bool = False) -> LexicalHits:
         if limit < 0:
             raise QueryError(f"limit must be >= 0, got {limit}")
-        parsed = parse_query(query, known_fields=DEFAULT_FIELDS)
+        if as_description:
+            parsed = ParsedQuery(query, Words(query) if query.strip() else None, is_long=True)
+        else:
+            parsed = parse_query(query, known_fields=DEFAULT_FIELDS)
         with self._lock:
             snap = self._current()
             allow = snap.filter_mask(filters, default_status=not _mentions_field(parsed, "status"))

@@ -135,3 +135,12 @@ def test_guiding_cases_win_ties(tmp_path):
 def test_a_different_embedder_is_refused(corpus_kb):
     with pytest.raises(ModelMismatchError, match="fake"):
         KnowledgeBase.open(corpus_kb, embedder="fake:32", create=False)
+
+
+def test_a_bare_fact_description_becomes_one_facts_section():
+    # a LeCaRD-style description with no court header (synthetic, modelled on CAIL facts)
+    text = ("2018年1月15日14时许，被告人张某某未经注册商标所有人许可，在其经营的店铺内销售假冒“贴必定”"
+            "注册商标的防水材料，销售金额共计人民币八万元。案发后被告人如实供述了上述事实。")
+    query, passages = query_from_text(text)
+    assert [s.kind for s in query.sections] == ["facts"]
+    assert passages and all(p.embed for p in passages)

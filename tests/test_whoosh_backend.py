@@ -441,3 +441,11 @@ def test_compound_query_word_matches_its_pieces_written_apart(tmp_path):
     hits = b.search("合理保密措施", filters=ALL, limit=1)
     assert ids(hits) == ["a"] and hits.total == 1
     b.close()
+
+
+def test_as_description_ignores_query_syntax_and_selects_terms(backend):
+    text = '类别:专利 "临时保护期" 许诺销售 OR'  # syntax that a pasted description may contain by chance
+    hits = backend.search(text, filters=ALL, limit=5, as_description=True)
+    assert ids(hits)[0] == "指导案例20号"
+    assert any("long query" in n for n in hits.notes)
+    assert backend.search("   ", filters=ALL, limit=5, as_description=True).ranked == ()
