@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -48,7 +49,18 @@ def main(ctx: click.Context, home: Path | None, embedder: str | None, verbose: i
     """ipkb: knowledge base and similar-case search for IP protection."""
     logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        _quiet_third_party()
     ctx.obj = _Ctx(home or default_home(), embedder)
+
+
+def _quiet_third_party() -> None:
+    """Model-loading chatter (weight-loading bars, prompt notices, pypdf's repair warnings)
+    is noise to a clerk; ``-v`` shows it again."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    for name in ("sentence_transformers", "transformers", "pypdf", "jieba"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _run(fn):

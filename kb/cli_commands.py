@@ -64,8 +64,9 @@ def _wipe(home: Path) -> None:
 @click.argument("query")
 @click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, type=click.IntRange(0))
-@click.option("--mode", type=click.Choice(["hybrid", "bm25", "vector"]), default=None,
-              help="Default: hybrid when the knowledge base has vectors, else bm25.")
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "vector"]), default="bm25", show_default=True,
+              help="hybrid/vector add meaning-based matches (loads the embedding model: seconds per call; "
+                   "the app keeps it loaded).")
 @filter_options
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj

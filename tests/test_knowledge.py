@@ -144,3 +144,22 @@ def test_a_bare_fact_description_becomes_one_facts_section():
     query, passages = query_from_text(text)
     assert [s.kind for s in query.sections] == ["facts"]
     assert passages and all(p.embed for p in passages)
+
+
+def test_trade_secret_query_ranks_the_trade_secret_cases_and_provisions_first(kb):
+    """Relevance smoke test on the real corpus (the foundation issue's example)."""
+    top5 = [h.id for h in kb.search("侵害技术秘密 合理保密措施", k=5, mode="bm25").hits]
+    assert "最高人民法院关于审理侵犯商业秘密民事案件适用法律若干问题的规定(2020)" in top5
+    assert len({"指导案例219号", "指导案例220号", "指导案例273号"} & set(top5)) >= 2
+    assert kb.search("合理保密措施", k=1, mode="bm25").hits[0].id.startswith("最高人民法院关于审理侵犯商业秘密")
+
+
+def test_field_queries_on_the_real_corpus(kb):
+    hits = kb.search("类型:指导性案例 植物新品种", k=20, mode="bm25").hits
+    assert hits and all(h.doc_type == "guiding_case" for h in hits)
+    assert {"指导案例86号", "指导案例92号", "指导案例100号", "指导案例160号"} <= {h.id for h in hits}
+    citing = kb.search("法条:刑法第213条", k=50, mode="bm25")
+    assert citing.total >= 10
+    assert all("刑法#213" in {c.key for c in kb.get(h.id).citations} for h in citing.hits)
+    phrase = kb.search('"临时保护期"', k=5, mode="bm25").hits
+    assert phrase[0].id == "指导案例20号"
