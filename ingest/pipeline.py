@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from kb.errors import InputError, KBError
+from kb.errors import FileTooLargeError, InputError, KBError, UnsafePathError
 from kb.knowledge import KnowledgeBase
 from kb.models import Document, Passage
 
@@ -28,6 +28,9 @@ from .types import RawDoc
 log = logging.getLogger(__name__)
 
 BATCH_DOCS = 64
+MAX_DOCUMENT_CHARS = 2_000_000
+"""One document longer than this (the whole 民法典 is ~400k characters) is refused: parsing,
+chunking and embedding it would hold many times its size in memory."""
 
 
 @dataclass
@@ -106,6 +109,7 @@ class _Batcher:
 
 
 def ingest_paths(kb: KnowledgeBase, paths: Sequence[str | Path], *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_chars: int = MAX_DOCUMENT_CHARS,
                  progress: Callable[[int], None] | None = None,
                  on_file: Callable[[str], None] | None = None) -> IngestReport:
     """Ingest files and directories into ``kb`` (the caller holds ``kb.writing()``)."""
@@ -119,21 +123,22 @@ def ingest_paths(kb: KnowledgeBase, paths: Sequence[str | Path], *, max_bytes: i
         if on_file:
             on_file(str(path))
         try:
-            _ingest_file(kb, path, key, batch, report, max_bytes)
+            _check_name(path, key)
+            _ingest_file(kb, path, key, batch, report, max_bytes, max_chars)
         except InputError as exc:
-            report.failures.append((str(path), exc.reason))
+            report.failures.append((exc.path, exc.reason))
         except KBError:
             raise
         except Exception as exc:  # a parser bug must not sink the batch: report it as this file's failure
             log.exception("unexpected error on %s", path)
-            report.failures.append((str(path), f"internal error: {type(exc).__name__}: {exc}"))
+            report.failures.append((_printable(path), f"internal error: {type(exc).__name__}: {exc}"))
     batch.flush()
     _remove_vanished(kb, paths, present, report)
     return report
 
 
 def _ingest_file(kb: KnowledgeBase, path: Path, key: str, batch: _Batcher, report: IngestReport,
-                 max_bytes: int) -> None:
+                 max_bytes: int, max_chars: int) -> None:
     if path.is_file() and path.stat().st_size <= max_bytes:
         digest = file_hash(path)
         known = kb.store.source(key)
@@ -149,6 +154,9 @@ def _ingest_file(kb: KnowledgeBase, path: Path, key: str, batch: _Batcher, repor
     ids: list[str] = []
     for raw in result.docs:
         try:
+            if len(raw.text) > max_chars:
+                raise FileTooLargeError(raw.name, f"document is {len(raw.text):,} characters, over the "
+                                                  f"{max_chars:,}-character limit for one document; split it")
             doc, passages = prepare(raw)
         except InputError as exc:
             report.failures.append((raw.name, exc.reason))
@@ -156,7 +164,7 @@ def _ingest_file(kb: KnowledgeBase, path: Path, key: str, batch: _Batcher, repor
         if batch.add(doc, passages, raw.name) is None:
             ids.append(doc.id)
     known = kb.store.source(key)
-    stale = [i for i in (known[1] if known else []) if i not in ids]
+    stale = _unclaimed(kb, [i for i in (known[1] if known else []) if i not in ids], key)
     if stale:
         batch.flush()
         report.removed += kb.delete(stale)
@@ -173,5 +181,28 @@ def _remove_vanished(kb: KnowledgeBase, paths: Iterable[str | Path], present: se
     for source, doc_ids in kb.store.sources().items():
         if source not in present and any(source.startswith(r.rstrip("/") + "/") for r in roots):
             if not Path(source).exists():
-                report.removed += kb.delete(doc_ids)
+                report.removed += kb.delete(_unclaimed(kb, doc_ids, source))
                 kb.store.forget_source(source)
+
+
+def _unclaimed(kb: KnowledgeBase, doc_ids: Sequence[str], source: str) -> list[str]:
+    """The ids no other existing file still holds (one document may come from two files)."""
+    if not doc_ids:
+        return []
+    claimed = {i for path, ids in kb.store.sources().items()
+               if path != source and Path(path).exists() for i in ids}
+    return [i for i in doc_ids if i not in claimed]
+
+
+def _check_name(path: Path, key: str) -> None:
+    """File names the store cannot hold (bytes that are not UTF-8, e.g. GBK names from an
+    old archive) are refused up front, before they could sink a whole batch."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePathError(_printable(path), "file name is not valid UTF-8; rename the file") from None
+
+
+def _printable(path: Path) -> str:
+    """The path as text that can be printed, undecodable bytes shown as escapes."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")

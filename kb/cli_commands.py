@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .cli import _echo_json, _fail, _filters, _run, filter_options, main
+from .cli import _echo_json, _fail, _filters, _run, filter_options, main, one_line
 from .models import AUTHORITY_TIERS, DOC_TYPES, STATUSES
 
 
@@ -39,7 +39,7 @@ def ingest(obj, paths, rebuild, max_mb, as_json):
 
     report = _run(work)
     for name, reason in report.failures:
-        click.echo(f"{name}: {reason}", err=True)
+        click.echo(one_line(f"{name}: {reason}"), err=True)
     if as_json:
         _echo_json(report.to_dict())
     else:
@@ -47,7 +47,7 @@ def ingest(obj, paths, rebuild, max_mb, as_json):
                    f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
                    f"{len(report.duplicates)} duplicate(s), {len(report.failures)} failed")
         for name, dup in report.duplicates:
-            click.echo(f"  duplicate: {name} = {dup}")
+            click.echo(one_line(f"  duplicate: {name} = {dup}"))
     sys.exit(0 if report.ok else 1)
 
 
@@ -233,7 +233,7 @@ def check(obj, repair, as_json):
                 click.echo(f"  {name.replace('_', ' ')}: {len(ids)} ({', '.join(ids[:5])}…)")
         for action in report.actions:
             click.echo(f"  repaired: {action}")
-    sys.exit(0 if report.ok or report.repaired else 1)
+    sys.exit(0 if report.ok else 1)
 
 
 @main.command()

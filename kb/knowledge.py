@@ -77,6 +77,7 @@ class KnowledgeBase:
         self.embedder_spec = embedder_spec
         self._embedder = embedder
         self._lock: WriteLock | None = None
+        self._recovered: list[str] = []
         self.vectors = MatrixVectorIndex(store)
 
     # --- opening -------------------------------------------------------------------
@@ -158,7 +159,7 @@ class KnowledgeBase:
             return
         self._lock = WriteLock(self.home).acquire(wait=wait)
         try:
-            self._finish_unfinished()
+            self._recovered = self._finish_unfinished()
             yield self
         finally:
             self.release_lock()
@@ -178,6 +179,7 @@ class KnowledgeBase:
         self._require_lock()
         result = AddResult()
         todo = []
+        items = list({doc.id: (doc, passages) for doc, passages in items}.values())  # one id, once
         for doc, passages in items:
             previous = self.store.content_hash_of(doc.id)
             if previous == doc.content_hash and self.store.state_of(doc.id) == 1:
@@ -264,36 +266,43 @@ class KnowledgeBase:
         return count
 
     def check(self, *, repair: bool = False) -> CheckReport:
-        """Compare the store, the full-text index and the vectors; optionally repair."""
-        unfinished = self.store.unfinished()
-        live = self.store.live_ids()
-        lexical_ids = self.lexical.doc_ids()
-        missing = sorted(live - lexical_ids)
-        extra = sorted(lexical_ids - live - set(unfinished[PENDING]))
-        missing_vec: list[str] = []
-        if self.embedder_spec != "none" and self.store.table_count("vectors"):
-            with_vectors = self.store.vector_doc_ids()
-            missing_vec = sorted(d for d in live - with_vectors
-                                 if any(p.embed for p in self.store.passages(d)))
-        report = CheckReport(len(live), tuple(unfinished[PENDING]), tuple(unfinished[DELETING]),
-                             tuple(missing), tuple(extra), tuple(missing_vec))
+        """Compare the store, the full-text index and the vectors; optionally repair.
+
+        After a repair the report describes the state *after* it (``ok`` when all is
+        well again) and ``actions`` says what was done.
+        """
+        report = self._inspect()
         if not repair or report.ok:
             return report
         with self.writing():
-            actions = list(self._finish_unfinished())
-            if extra:
-                self.lexical.delete(extra)
-                actions.append(f"removed {len(extra)} stray document(s) from the full-text index")
-            if missing:
-                self.lexical.add([self.store.get(i) for i in missing])
-                actions.append(f"re-indexed {len(missing)} document(s) missing from the full-text index")
+            actions = list(self._recovered)
+            if report.extra_in_lexical:
+                self.lexical.delete(report.extra_in_lexical)
+                actions.append(f"removed {len(report.extra_in_lexical)} stray document(s) from the full-text index")
+            if report.missing_in_lexical:
+                self.lexical.add([self.store.get(i) for i in report.missing_in_lexical])
+                actions.append(f"re-indexed {len(report.missing_in_lexical)} document(s) missing "
+                               "from the full-text index")
             self.lexical.commit()
-            if missing_vec:
-                docs = [(self.store.get(i), self.store.passages(i)) for i in missing_vec]
+            if report.missing_vectors:
+                ids = report.missing_vectors
+                docs = [(self.store.get(i), self.store.passages(i)) for i in ids]
                 self.store.put_pending([(d, ps, self._embed([p for p in ps if p.embed], None)) for d, ps in docs])
-                self.store.mark_live(missing_vec)
-                actions.append(f"re-embedded {len(missing_vec)} document(s) without vectors")
-        return CheckReport(**{**report.__dict__, "repaired": True, "actions": tuple(actions)})
+                self.store.mark_live(ids)
+                actions.append(f"re-embedded {len(ids)} document(s) without vectors")
+        return replace(self._inspect(), repaired=True, actions=tuple(actions))
+
+    def _inspect(self) -> CheckReport:
+        unfinished = self.store.unfinished()
+        live = self.store.live_ids()
+        lexical_ids = self.lexical.doc_ids()
+        missing_vec: list[str] = []
+        if self.embedder_spec != "none" and self.store.table_count("vectors"):
+            with_vectors = self.store.vector_doc_ids()
+            missing_vec = sorted(d for d in live - with_vectors if any(p.embed for p in self.store.passages(d)))
+        return CheckReport(len(live), tuple(unfinished[PENDING]), tuple(unfinished[DELETING]),
+                           tuple(sorted(live - lexical_ids)),
+                           tuple(sorted(lexical_ids - live - set(unfinished[PENDING]))), tuple(missing_vec))
 
     # --- reading -------------------------------------------------------------------
     def get(self, doc_id: str) -> Document:

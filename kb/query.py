@@ -302,11 +302,18 @@ def _and(a: Node | None, b: Node | None) -> Node | None:
     return And(left + right)
 
 
+HUGE_QUERY_CHARS = 500
+"""Beyond this many word characters, operators are ignored and the text is searched as a
+description (bounded work). Brackets, quotes and spaces do not count: they make no terms."""
+_NOT_WORDS = re.compile(r"[\s()（）\"“”]")
+
+
 def parse_query(text: str, *, known_fields: Mapping[str, str] = DEFAULT_FIELDS) -> ParsedQuery:
     """Parse user input into a :class:`ParsedQuery`. Never raises on any string.
 
     A long text (more than :data:`LONG_QUERY_CHARS` non-space characters) without
-    boolean operators is a case description: ``root`` is the whole text as
+    boolean operators — or any text over :data:`HUGE_QUERY_CHARS`, operators or not, so
+    that a pasted document cannot become thousands of terms — is a case description: ``root`` is the whole text as
     :class:`Words` with ``is_long``, and exact-value fields typed in it
     (``类型:裁判文书``) are kept in ``restrictions``.
     """
@@ -317,7 +324,12 @@ def parse_query(text: str, *, known_fields: Mapping[str, str] = DEFAULT_FIELDS) 
     has_ops = any(lx.kind in ("AND", "OR", "NOT", "MINUS") for lx in lexemes)
     has_fields = any(lx.kind == "FIELD" for lx in lexemes)
     notes = list(dict.fromkeys(notes))
-    if len(_SPACE.sub("", text)) > LONG_QUERY_CHARS and not has_ops:
+    size = len(_SPACE.sub("", text))
+    if has_ops and len(_NOT_WORDS.sub("", text)) > HUGE_QUERY_CHARS:
+        notes.append(f"query longer than {HUGE_QUERY_CHARS} characters: operators ignored, "
+                     "searched as a description")
+        has_ops = False
+    if size > LONG_QUERY_CHARS and not has_ops:
         fields = tuple(n for lx in lexemes if lx.kind == "FIELD"
                        and isinstance(n := _field_node(lx), FieldValue))
         return ParsedQuery(text, Words(text), is_long=True, explicit=bool(fields),

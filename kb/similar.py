@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
+from .errors import QueryError
 from .fusion import overlap
 from .models import CASE_TYPES, Document, Filters, Passage, PassagePair, Reasons, SimilarHit
 from .resolve import resolve_citation
+from .search import MAX_K, MODES
 from .vectors import top_docs
 
 if TYPE_CHECKING:
@@ -72,6 +74,9 @@ def similar(kb: "KnowledgeBase", query: Document, passages: Sequence[Passage], *
             filters: Filters | None = None, mode: str = "hybrid", weights: Mapping[str, float] | None = None,
             allowed_ids: set[str] | None = None, pairs: int = 3) -> list[SimilarHit]:
     """The ``k`` documents most similar to ``query`` (parsed by the ingest parsers)."""
+    if mode not in MODES or not 1 <= k <= MAX_K or pairs < 0:
+        raise QueryError(f"similar needs mode in {', '.join(MODES)}, k in 1..{MAX_K} and pairs ≥ 0 "
+                         f"(got mode={mode!r}, k={k}, pairs={pairs})")
     weights = {**DEFAULT_WEIGHTS, **(weights or {})}
     filters = filters or Filters(doc_types=tuple(sorted(CASE_TYPES)))
     use_vectors = mode in ("hybrid", "vector") and kb.has_vectors

@@ -161,7 +161,7 @@ def document_fields(doc: Document) -> dict[str, str]:
     out: dict[str, str] = {name: "\n".join(texts) for name, texts in parts.items() if texts}
     out.update(
         id=doc.id,
-        title=doc.title,
+        title=_title_text(doc),
         doc_type=doc.doc_type,
         ip_category=",".join(doc.ip_categories),
         court=doc.court or "",
@@ -173,6 +173,15 @@ def document_fields(doc: Document) -> dict[str, str]:
         case_no=doc.case_no or "",
     )
     return {k: v for k, v in out.items() if v}
+
+
+def _title_text(doc: Document) -> str:
+    """The title as searched: with the guiding-case number and the case number, which
+    users type (指导案例46号, （2013）民申字第1643号) but titles leave out."""
+    extra = [f"指导案例{doc.guiding_no}号"] if doc.guiding_no else []
+    if doc.case_no and doc.case_no not in doc.title:
+        extra.append(doc.case_no)
+    return " ".join([doc.title, *extra])
 
 
 def statute_keys(doc: Document) -> list[str]:

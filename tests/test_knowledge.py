@@ -165,3 +165,7 @@ def test_field_queries_on_the_real_corpus(kb):
         assert "刑法#213" in {c.key for c in doc.citations} or (doc.law_name == "刑法" and doc.section("213"))
     phrase = kb.search('"临时保护期"', k=5, mode="bm25").hits
     assert phrase[0].id == "指导案例20号"
+
+
+def test_a_guiding_case_is_found_by_its_number(kb):
+    assert kb.search("指导案例46号", k=1, mode="bm25").hits[0].id == "指导案例46号"
