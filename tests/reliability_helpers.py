@@ -95,29 +95,30 @@ def run_kb(home: Path, *args: str, embedder: str | None = "fake", timeout: float
     return run(kb_command(home, *args, embedder=embedder), timeout=timeout)
 
 
-def run_measured(cmd: Sequence[str], workdir: Path, *, timeout: float = 600) -> Finished:
-    """Run a command and report the peak resident memory of that child alone.
+_MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
-    ``os.wait4`` gives the child's own rusage; ``RUSAGE_CHILDREN`` would give the
-    largest of every child this process ever waited for.
+
+def run_measured(cmd: Sequence[str], workdir: Path, *, timeout: float = 600) -> Finished:
+    """Run a command and report the peak resident memory of that command alone.
+
+    On Linux a forked child's ``ru_maxrss`` starts from its parent's resident size, and
+    the pytest process may hold gigabytes (models loaded by other tests). So a small
+    Python wrapper starts the command and reads its rusage with ``os.wait4``: the
+    command is forked from the small wrapper, not from pytest.
     """
-    out, err = workdir / "measured.out", workdir / "measured.err"
+    out, err, rss = workdir / "measured.out", workdir / "measured.err", workdir / "measured.rss"
     start = time.monotonic()
     with open(out, "wb") as fo, open(err, "wb") as fe:
-        proc = subprocess.Popen(list(cmd), stdout=fo, stderr=fe, env=child_env(), cwd=REPO)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, str(rss), *map(str, cmd)], stdout=fo, stderr=fe,
+                              env=child_env(), cwd=REPO, timeout=timeout, check=False)
     return Finished(proc.returncode, _decode(out.read_bytes()), _decode(err.read_bytes()),
-                    peak_rss=usage.ru_maxrss * 1024, seconds=time.monotonic() - start)
+                    peak_rss=int(rss.read_text()), seconds=time.monotonic() - start)
 
 
 class Child:
