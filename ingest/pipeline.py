@@ -10,13 +10,13 @@ ingested directory has its documents deleted.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from kb.errors import FileTooLargeError, InputError, KBError, UnsafePathError
+from kb.files import sha256_file
 from kb.knowledge import KnowledgeBase
 from kb.models import Document, Passage
 
@@ -55,14 +55,6 @@ class IngestReport:
                 "unchanged": len(self.unchanged), "skipped_files": self.skipped_files, "removed": self.removed,
                 "duplicates": [{"file": f, "duplicate_of": d} for f, d in self.duplicates],
                 "failures": [{"file": f, "reason": r} for f, r in self.failures], "ok": self.ok}
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def prepare(raw: RawDoc) -> tuple[Document, list[Passage]]:
@@ -140,7 +132,7 @@ def ingest_paths(kb: KnowledgeBase, paths: Sequence[str | Path], *, max_bytes: i
 def _ingest_file(kb: KnowledgeBase, path: Path, key: str, batch: _Batcher, report: IngestReport,
                  max_bytes: int, max_chars: int) -> None:
     if path.is_file() and path.stat().st_size <= max_bytes:
-        digest = file_hash(path)
+        digest = sha256_file(path)
         known = kb.store.source(key)
         if known and known[0] == digest and all(kb.store.state_of(i) == 1 for i in known[1]):
             report.skipped_files += 1

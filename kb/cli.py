@@ -17,7 +17,7 @@ import click
 
 from .errors import KBError
 from .knowledge import KnowledgeBase, default_home
-from .models import AUTHORITY_TIERS, DOC_TYPES, IP_CATEGORIES, STATUSES, Filters
+from .models import AUTHORITY_TIERS, DOC_TYPES, IP_CATEGORIES, Filters
 
 _TYPE_BY_LABEL = {v: k for k, v in DOC_TYPES.items()}
 

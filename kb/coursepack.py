@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
+from .files import atomic_write
 from .errors import DocumentNotFoundError, QueryError, StoreError
 
 PACK_DIR = "packs"
@@ -182,7 +181,7 @@ class PackStore:
         """Write the pack atomically and remember it as the last used one."""
         self.dir.mkdir(parents=True, exist_ok=True)
         target = self.path_for(pack.name)
-        _atomic_write(target, json.dumps(pack.to_dict(), ensure_ascii=False, indent=1).encode("utf-8"))
+        atomic_write(target, json.dumps(pack.to_dict(), ensure_ascii=False, indent=1).encode("utf-8"))
         self.set_last_used(pack.name)
         return target
 
@@ -232,20 +231,7 @@ class PackStore:
 
     def set_last_used(self, name: str) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.dir / LAST_USED_FILE, clean_name(name).encode("utf-8"))
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        atomic_write(self.dir / LAST_USED_FILE, clean_name(name).encode("utf-8"))
 
 
 # --- export --------------------------------------------------------------------------------------

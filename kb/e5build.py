@@ -40,6 +40,8 @@ from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .files import sha256_file
+
 from .errors import EmbeddingError
 
 logger = logging.getLogger(__name__)
@@ -536,14 +538,6 @@ def default_model_dir() -> Path:
         return Path(explicit).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser() / "ipkb" / "models" / MODEL_DIR_NAME
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fingerprint_for(bin_sha256: str) -> str:

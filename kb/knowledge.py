@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .embeddings import DEFAULT_EMBEDDER, Embedder, get_embedder
-from .errors import DocumentNotFoundError, KBNotFoundError, ModelMismatchError
+from .errors import KBNotFoundError, ModelMismatchError
 from .lexical import LexicalBackend, open_lexical
 from .locking import WriteLock
 from .models import Document, Passage, Section

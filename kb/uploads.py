@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 import uuid
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Collection
 
 from .errors import EmptyDocumentError, FileTooLargeError, UnsafePathError, UnsupportedFormatError
+from .files import atomic_write
 from .formats import SUPPORTED_SUFFIXES
 
 UPLOAD_DIR = "uploads"
@@ -95,27 +95,12 @@ def store_upload(home: str | Path, original_name: str, data: bytes, *,
     final = folder / f"{stem}{suffix}"
     if final.resolve().parent != folder:
         raise UnsafePathError(shown, "the generated name would leave the uploads folder")
-    _write_new(folder / f".{stem}.part", final, data)
+    atomic_write(final, data)
     meta = {"original_name": shown, "stored_name": final.name, "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(), "stored_at": time.time()}
-    _write_new(folder / META_DIR / f".{stem}.part", folder / META_DIR / f"{stem}.json",
-               json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+    atomic_write(folder / META_DIR / f"{stem}.json",
+                 json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
     return final
-
-
-def _write_new(temp: Path, final: Path, data: bytes) -> None:
-    """Write ``data`` to a new temporary file (never following links) and rename it to ``final``."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temp, flags, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, final)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def upload_metadata(path: str | Path) -> dict:

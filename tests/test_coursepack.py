@@ -98,11 +98,11 @@ def test_store_round_trip_atomic_and_last_used(tmp_path):
 def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     store = PackStore(tmp_path)
     store.save(_pack(ART9))
-    import kb.coursepack as cp
+    import kb.files
 
     def boom(src, dst):
         raise OSError("disk full")
-    monkeypatch.setattr(cp.os, "replace", boom)
+    monkeypatch.setattr(kb.files.os, "replace", boom)
     with pytest.raises(OSError):
         store.save(_pack(ART9, RULE5))
     monkeypatch.undo()

@@ -4,7 +4,7 @@ import pytest
 
 from kb.errors import DocumentNotFoundError, SchemaVersionError, StoreError
 from kb.models import Citation, Document, Filters, Passage, Section
-from kb.store import DELETING, LIVE, PENDING, Store
+from kb.store import DELETING, PENDING, Store
 
 
 def _doc(doc_id="d1", text="合理保密措施的认定", doc_type="judgment", cats=("商业秘密",), **kw):
