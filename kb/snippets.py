@@ -69,5 +69,15 @@ def highlights_for(passages: Sequence[Passage], terms: Sequence[str], *, prefer:
     out = []
     for p in best_passages(passages, terms, limit=limit, prefer=prefer):
         shown = [t for t in terms if t and t.lower() in p.text.lower()]
-        out.append(Highlight(anchor=p.anchor, title=p.title, text=window(p.text, shown, width), terms=tuple(shown)))
+        text = _without_heading(p.text, p.title)
+        out.append(Highlight(anchor=p.anchor, title=p.title, text=window(text, shown, width), terms=tuple(shown)))
     return tuple(out)
+
+
+def _without_heading(text: str, title: str) -> str:
+    """An article's text starts with its number (第十七条　…), which the title already shows."""
+    label = title.split()[-1] if title.split() else ""
+    label = label.split("（")[0]  # 第十八条（1/3） for a window
+    if label and text.startswith(label):
+        return text[len(label):].lstrip(" \u3000")
+    return text
