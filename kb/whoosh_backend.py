@@ -32,7 +32,6 @@ generation costs ~0.3 s once.
 from __future__ import annotations
 
 import logging
-import math
 import struct
 import threading
 from collections import OrderedDict
@@ -54,6 +53,7 @@ from .analysis import Analyzer, JiebaTokenizer, discriminative_terms, get_analyz
 from .errors import LockedError, QueryError, StoreError
 from .lexical import FACET_FIELDS, LexicalBackend, LexicalHits, register_lexical
 from .models import LEGAL_TEXT_TYPES, Document, Filters
+from .scoring import bm25f_term, top_k
 from .query import (DEFAULT_FIELDS, And, FieldValue, Node, Not, Or, ParsedQuery, Phrase, Words,
                     normalize_authority, normalize_category, normalize_doc_type, normalize_statute,
                     normalize_status, parse_query, year_range)
@@ -78,7 +78,6 @@ FIELD_B: Mapping[str, float] = {"title": 0.4, "gist": 0.6, "reasoning": 0.75, "f
                                  "body": 0.75, "result": 0.75, "cause": 0.4}
 """BM25F length normalisation per field: short fields are normalised less."""
 
-K1 = 1.2
 MAX_LONG_TERMS = 24
 FILTER_CACHE_SIZE = 32
 POSTING_CACHE_BYTES = 64 << 20
@@ -198,47 +197,6 @@ def statute_keys(doc: Document) -> list[str]:
 
 
 # --- scoring (pure) ------------------------------------------------------------------------------
-
-def bm25_idf(n_docs: int, df: int) -> float:
-    """BM25's idf, always positive (``log(1 + (N - df + 0.5) / (df + 0.5))``)."""
-    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-
-
-def bm25f_term(fields: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]],
-               n_docs: int, size: int, live: np.ndarray, k1: float = K1) -> np.ndarray:
-    """BM25F scores of one term for every document (0 where it does not occur).
-
-    ``fields`` holds, per field, the term's posting docnums, their weights (term
-    frequency x the field's index-time boost), the field lengths of all documents,
-    the average field length and the field's B. Weights are length-normalised per
-    field and summed *before* saturation (BM25F proper); idf counts documents having
-    the term in any field.
-    """
-    tf = np.zeros(size, dtype=np.float32)
-    for ids, weights, lengths, avg_len, b in fields:
-        if len(ids):
-            tf[ids] += weights / ((1.0 - b) + b * lengths[ids] / avg_len)
-    present = tf > 0
-    df = int(np.count_nonzero(present & live))
-    if not df:
-        return np.zeros(size, dtype=np.float32)
-    idf = bm25_idf(n_docs, df)
-    return np.where(present, idf * tf * (k1 + 1.0) / (tf + k1), 0.0).astype(np.float32)
-
-
-def top_k(mask: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The ``k`` best (docnum, score) among ``mask``: by score, then docnum (deterministic)."""
-    cand = np.flatnonzero(mask)
-    if not len(cand) or k <= 0:
-        return []
-    cand_scores = scores[cand]
-    if len(cand) > 4 * k:  # shortlist: everything at least as good as the k-th best
-        kth = np.partition(cand_scores, len(cand) - k)[len(cand) - k]
-        keep = cand_scores >= kth
-        cand, cand_scores = cand[keep], cand_scores[keep]
-    order = np.lexsort((cand, -cand_scores))[:k]
-    return [(int(cand[i]), float(cand_scores[i])) for i in order]
-
 
 # --- one reader generation ---------------------------------------------------------------------
 
