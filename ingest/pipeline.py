@@ -28,6 +28,9 @@ from .types import RawDoc
 log = logging.getLogger(__name__)
 
 BATCH_DOCS = 64
+"""Documents embedded and stored together (progress moves per batch)."""
+COMMIT_DOCS = 1000
+"""Documents made visible together: fewer full-text commits, fewer index segments."""
 MAX_DOCUMENT_CHARS = 2_000_000
 """One document longer than this (the whole 民法典 is ~400k characters) is refused: parsing,
 chunking and embedding it would hold many times its size in memory."""
@@ -64,14 +67,17 @@ def prepare(raw: RawDoc) -> tuple[Document, list[Passage]]:
 
 
 class _Batcher:
-    """Collects prepared documents and adds them to the knowledge base in batches,
-    recording each source file only once all its documents are stored."""
+    """Collects prepared documents and adds them to the knowledge base in batches of
+    :data:`BATCH_DOCS` (embedding and storing), making them visible every
+    :data:`COMMIT_DOCS` documents; each source file is recorded only once all its
+    documents are visible, so a crash never marks a half-stored file as done."""
 
     def __init__(self, kb: KnowledgeBase, report: IngestReport, progress: Callable[[int], None] | None):
         self.kb, self.report, self.progress = kb, report, progress
         self.items: list[tuple[Document, list[Passage]]] = []
         self.sources: list[tuple[str, str, list[str]]] = []
         self.seen_hashes: dict[str, str] = {}
+        self.since_commit = 0
 
     def add(self, doc: Document, passages: list[Passage], name: str) -> str | None:
         """Queue a document; returns the id it duplicates instead, if any."""
@@ -86,15 +92,24 @@ class _Batcher:
     def file_done(self, path: str, digest: str, doc_ids: list[str]) -> None:
         self.sources.append((path, digest, doc_ids))
         if len(self.items) >= BATCH_DOCS:
+            self._store()
+        if self.since_commit >= COMMIT_DOCS:
             self.flush()
 
-    def flush(self) -> None:
+    def _store(self) -> None:
         if self.items:
-            result = self.kb.add(self.items, progress=self.progress)
+            result = self.kb.add(self.items, progress=self.progress, commit=False)
             self.report.added += result.added
             self.report.replaced += result.replaced
             self.report.unchanged += result.unchanged
+            self.since_commit += len(self.items)
             self.items = []
+
+    def flush(self) -> None:
+        """Store what is queued, make it visible, record the finished files."""
+        self._store()
+        self.kb.commit()
+        self.since_commit = 0
         for path, digest, doc_ids in self.sources:
             self.kb.store.record_source(path, digest, doc_ids)
         self.sources = []

@@ -78,6 +78,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._lock: WriteLock | None = None
         self._recovered: list[str] = []
+        self._uncommitted: list[str] = []
         self.vectors = MatrixVectorIndex(store)
 
     # --- opening -------------------------------------------------------------------
@@ -161,7 +162,9 @@ class KnowledgeBase:
         try:
             self._recovered = self._finish_unfinished()
             yield self
+            self.commit()
         finally:
+            self._uncommitted = []  # after an error they stay pending: the next writer finishes them
             self.release_lock()
 
     def release_lock(self) -> None:
@@ -174,8 +177,13 @@ class KnowledgeBase:
             raise RuntimeError("write outside KnowledgeBase.writing()")
 
     def add(self, items: Sequence[tuple[Document, Sequence[Passage]]], *,
-            progress: Progress | None = None) -> AddResult:
-        """Store, embed and index documents (replacing same-id ones) as one visible step."""
+            progress: Progress | None = None, commit: bool = True) -> AddResult:
+        """Store, embed and index documents (replacing same-id ones) as one visible step.
+
+        With ``commit=False`` they stay invisible until :meth:`commit` (or the end of
+        :meth:`writing`): a bulk load commits the full-text index every thousand
+        documents rather than every batch, which keeps it in few segments.
+        """
         self._require_lock()
         result = AddResult()
         todo = []
@@ -199,9 +207,18 @@ class KnowledgeBase:
             start += n
         self.store.put_pending(rows)
         self.lexical.add([doc for doc, _ in todo])
-        self.lexical.commit()
-        self.store.mark_live([doc.id for doc, _ in todo])
+        self._uncommitted.extend(doc.id for doc, _ in todo)
+        if commit:
+            self.commit()
         return result
+
+    def commit(self) -> None:
+        """Make added documents visible: commit the full-text index, then mark them live."""
+        self._require_lock()
+        if self._uncommitted:
+            self.lexical.commit()
+            self.store.mark_live(self._uncommitted)
+            self._uncommitted = []
 
     def _embed(self, passages: Sequence[Passage], progress: Progress | None) -> np.ndarray | None:
         embedder = self.embedder
@@ -214,8 +231,13 @@ class KnowledgeBase:
         return embedder.embed_passages([p.text for p in passages], progress=progress)
 
     def delete(self, doc_ids: Iterable[str]) -> list[str]:
-        """Remove documents everywhere; returns the ids that existed."""
+        """Remove documents everywhere; returns the ids that existed.
+
+        Documents added without commit are committed first: the full-text commit a
+        delete needs would otherwise show them while the store still calls them pending.
+        """
         self._require_lock()
+        self.commit()
         ids = [i for i in doc_ids if self.store.state_of(i) is not None]
         if ids:
             self.store.mark_deleting(ids)

@@ -96,7 +96,8 @@ def search(kb: "KnowledgeBase", query: str, *, k: int = 10, offset: int = 0, fil
                                       with_facets=with_facets, allowed_ids=allowed_ids)
     terms = tuple(lex.terms) if lex else tuple(free_text(query).split())
     page = candidates[offset:offset + k]
-    hits = tuple(_hit(kb, c, terms) for c in page)
+    meta = kb.store.summaries([c.doc_id for c in page])
+    hits = tuple(_hit(kb, c, terms, meta[c.doc_id]) for c in page if c.doc_id in meta)
     lexical_ids = {d for d, _ in lex.ranked} if lex else set()
     extra = [c.doc_id for c in candidates if c.doc_id not in lexical_ids]
     total = (lex.total if lex else 0) + len(extra)
@@ -104,13 +105,13 @@ def search(kb: "KnowledgeBase", query: str, *, k: int = 10, offset: int = 0, fil
     return SearchResult(hits=hits, total=total, facets=facets, notes=tuple(notes))
 
 
-def _hit(kb: "KnowledgeBase", cand: Retrieved, terms: Sequence[str]) -> Hit:
-    doc = kb.store.get(cand.doc_id)
-    highlights = highlights_for(kb.store.passages(doc.id), terms, prefer=cand.best_passage)
-    snippet = mark(highlights[0].text, highlights[0].terms) if highlights else doc.text[:120]
-    return Hit(id=doc.id, title=doc.title, doc_type=doc.doc_type, ip_categories=doc.ip_categories,
-               score=round(cand.score, 6), snippet=snippet, highlights=highlights, authority=doc.authority,
-               status=doc.status, court=doc.court, year=doc.year, scores=dict(cand.parts))
+def _hit(kb: "KnowledgeBase", cand: Retrieved, terms: Sequence[str], meta: Mapping[str, object]) -> Hit:
+    passages = kb.store.passages_for_snippet(cand.doc_id, terms, prefer=cand.best_passage)
+    highlights = highlights_for(passages, terms, prefer=cand.best_passage)
+    snippet = mark(highlights[0].text, highlights[0].terms) if highlights else ""
+    return Hit(id=cand.doc_id, title=meta["title"], doc_type=meta["doc_type"], ip_categories=meta["ip_categories"],
+               score=round(cand.score, 6), snippet=snippet, highlights=highlights, authority=meta["authority"],
+               status=meta["status"], court=meta["court"], year=meta["year"], scores=dict(cand.parts))
 
 
 def _facets(kb: "KnowledgeBase", lexical: Mapping[str, Mapping[str, int]], extra_ids: Sequence[str]):

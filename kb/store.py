@@ -273,9 +273,30 @@ class Store:
                                "ip_categories": tuple(c for c in row[7].split("|") if c)}
         return out
 
+    _PASSAGE_COLUMNS = "id, doc_id, anchor, kind, title, text, ordinal, embed"
+
     def passages(self, doc_id: str) -> list[Passage]:
-        rows = self.db.execute("SELECT id, doc_id, anchor, kind, title, text, ordinal, embed FROM passages "
-                               "WHERE doc_id = ? ORDER BY ordinal", (doc_id,))
+        rows = self.db.execute(f"SELECT {self._PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? ORDER BY ordinal",
+                               (doc_id,))
+        return [Passage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+
+    def passages_for_snippet(self, doc_id: str, terms: Sequence[str], *, prefer: str | None = None,
+                             limit: int = 30) -> list[Passage]:
+        """The passages of a document worth choosing a snippet from: those containing a
+        term (SQLite scans one document's rows, so a 450-article law costs no JSON
+        parsing in Python), else the preferred passage, else the first ones."""
+        terms = [t for t in dict.fromkeys(terms) if t][:16]
+        sql = f"SELECT {self._PASSAGE_COLUMNS} FROM passages WHERE doc_id = ?"
+        args: list = [doc_id]
+        if terms:
+            sql += " AND (" + " OR ".join("instr(lower(text), ?) > 0" for _ in terms) + ")"
+            args += [t.lower() for t in terms]
+        rows = self.db.execute(sql + " ORDER BY ordinal LIMIT ?", (*args, limit)).fetchall()
+        if not rows and prefer:
+            rows = self.db.execute(f"SELECT {self._PASSAGE_COLUMNS} FROM passages WHERE id = ?", (prefer,)).fetchall()
+        if not rows:
+            rows = self.db.execute(f"SELECT {self._PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? "
+                                   "ORDER BY embed DESC, ordinal LIMIT 3", (doc_id,)).fetchall()
         return [Passage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
 
     def passage_vectors(self, doc_id: str) -> tuple[list[str], np.ndarray]:

@@ -169,3 +169,29 @@ def test_field_queries_on_the_real_corpus(kb):
 
 def test_a_guiding_case_is_found_by_its_number(kb):
     assert kb.search("指导案例46号", k=1, mode="bm25").hits[0].id == "指导案例46号"
+
+
+def _tiny(doc_id: str, text: str) -> tuple[Document, list[Passage]]:
+    doc = Document(id=doc_id, title=doc_id, doc_type="judgment", text=text, ip_categories=("商标",),
+                   sections=(Section("facts", "查明事实", text, "facts"),))
+    return doc, [Passage(f"{doc_id}#facts", doc_id, "facts", "facts", "查明事实", text, 0)]
+
+
+def test_uncommitted_adds_stay_invisible_until_commit(tmp_path):
+    with KnowledgeBase.open(tmp_path, embedder=FakeEmbedder()) as kb, kb.writing():
+        kb.add([_tiny("first", "被告使用与原告注册商标相同的商标")], commit=False)
+        assert kb.store.live_ids() == set()
+        assert kb.search("注册商标", mode="bm25").total == 0
+        kb.commit()
+        assert kb.store.live_ids() == {"first"}
+        kb.add([_tiny("second", "注册商标近似混淆")], commit=False)
+        kb.add([_tiny("third", "注册商标驰名商标")], commit=False)
+        # a delete commits what is pending first, so nothing is left half-visible
+        assert kb.delete(["first"]) == ["first"]
+        assert kb.store.live_ids() == {"second", "third"}
+        kb.add([_tiny("fourth", "注册商标许可")], commit=False)
+    # leaving writing() commits the rest
+    with KnowledgeBase.open(tmp_path, embedder=FakeEmbedder()) as kb:
+        assert kb.store.live_ids() == {"second", "third", "fourth"}
+        assert {h.id for h in kb.search("注册商标", mode="bm25").hits} == {"second", "third", "fourth"}
+        assert kb.check().ok

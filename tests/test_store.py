@@ -129,3 +129,14 @@ def test_each_thread_reads_through_its_own_connection(store):
         t.join()
     assert seen == [doc.text] * 3
     assert len({id(c) for c in conns + [store.db]}) == 4
+
+
+def test_passages_for_snippet_prefers_passages_with_terms(store):
+    doc = _doc(text="合理保密措施")
+    passages = [Passage(f"d1#{i}", "d1", str(i), "article", f"第{i}条", t, i)
+                for i, t in enumerate(["总则", "采取合理保密措施", "Apple 商标", "附则"])]
+    store.put_pending([(doc, passages, None)])
+    store.mark_live(["d1"])
+    assert [p.id for p in store.passages_for_snippet("d1", ["保密措施", "apple"])] == ["d1#1", "d1#2"]
+    assert [p.id for p in store.passages_for_snippet("d1", ["植物"], prefer="d1#3")] == ["d1#3"]
+    assert [p.id for p in store.passages_for_snippet("d1", ["植物"])] == ["d1#0", "d1#1", "d1#2"]
