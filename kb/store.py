@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
 CREATE INDEX IF NOT EXISTS documents_state ON documents(state);
+-- documents_state only serves the unfinished-work scan (few rows). Queries with a
+-- selective key write "+state" so SQLite never walks every live row through it.
 CREATE INDEX IF NOT EXISTS documents_law ON documents(law_name);
 CREATE TABLE IF NOT EXISTS passages (
     id TEXT PRIMARY KEY,
@@ -242,7 +244,7 @@ class Store:
         return row[0] if row else None
 
     def find_by_hash(self, content_hash: str) -> str | None:
-        row = self.db.execute("SELECT id FROM documents WHERE content_hash = ? AND state = ?",
+        row = self.db.execute("SELECT id FROM documents WHERE content_hash = ? AND +state = ?",
                               (content_hash, LIVE)).fetchone()
         return row[0] if row else None
 
@@ -267,7 +269,7 @@ class Store:
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
                     f"SELECT id, doc_type, title, status, authority, year, court, categories FROM documents "
-                    f"WHERE state = {LIVE} AND id IN ({marks})", chunk):
+                    f"WHERE id IN ({marks}) AND +state = {LIVE}", chunk):
                 out[row[0]] = {"doc_type": row[1], "title": row[2], "status": row[3], "authority": row[4],
                                "year": row[5], "court": row[6],
                                "ip_categories": tuple(c for c in row[7].split("|") if c)}
@@ -322,7 +324,7 @@ class Store:
         """Live documents that cite an article key (``反不正当竞争法#9``) or a bare law name."""
         rows = self.db.execute(
             "SELECT DISTINCT c.doc_id FROM citations c JOIN documents d ON d.id = c.doc_id "
-            "WHERE c.key = ? AND d.state = ? ORDER BY d.authority IS NULL, d.authority, c.doc_id", (key, LIVE))
+            "WHERE c.key = ? AND +d.state = ? ORDER BY d.authority IS NULL, d.authority, c.doc_id", (key, LIVE))
         return [r[0] for r in rows]
 
     def filter_ids(self, filters: Filters) -> set[str]:
@@ -360,8 +362,8 @@ class Store:
     def statutes(self, law: str) -> list[tuple[str, str | None, str, str | None]]:
         """Live statute-like documents of a law: (id, version, status, date), oldest first."""
         return [tuple(r) for r in self.db.execute(
-            "SELECT id, version, status, date FROM documents WHERE state = ? AND law_name = ? "
-            "ORDER BY date, version", (LIVE, law))]
+            "SELECT id, version, status, date FROM documents WHERE law_name = ? AND +state = ? "
+            "ORDER BY date, version", (law, LIVE))]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -14,7 +14,10 @@ Why it looks like this (targets at 20k documents, 2 cores: short query p50 ≤ 5
   are decoded a block at a time into numpy arrays (kept in an LRU cache), and
   queries are evaluated as dense score vectors with BM25F (:func:`bm25f_term`).
   Totals and facets over *all* matches then cost a mask and a ``bincount``.
-  Only phrase matching goes through Whoosh (its position-checking matcher).
+  Phrases (quoted, and a dictionary compound written as its pieces) read word
+  positions only for the documents holding every word (:mod:`kb.whoosh_postings`);
+  Whoosh's span matcher had made them 40-50 ms of a 55 ms short query at 20k
+  documents. Their masks are cached per reader generation.
 - A long query (a case description) is reduced to its discriminative terms
   (:func:`kb.analysis.discriminative_terms`), weighted by their weights.
 - Whoosh document numbers never leave this module: callers get document ids.
@@ -26,8 +29,8 @@ Measured here (2 shared cores, other jobs running; 20k documents of ~1,500
 characters recombined from real corpus sentences): indexing 100 docs/s vs 47 for
 Whoosh + jieba's ChineseAnalyzer with stored content (2.1x, one process; index 185
 MB vs 302 MB); short queries p50 2-7 ms warm, 36-55 ms with every posting list
-read cold; case descriptions p50 27-82 ms; phrases p50 ~120-150 ms; a new reader
-generation costs ~0.3 s once.
+read cold; case descriptions p50 27-82 ms; a new reader generation costs ~0.3 s once.
+bench/bench_index.py gives the current figures.
 """
 from __future__ import annotations
 
@@ -42,12 +45,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 from whoosh import formats
 from whoosh import index as windex
-from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import ID, KEYWORD, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.util.numeric import byte_to_length
 
 from .analysis import Analyzer, JiebaTokenizer, discriminative_terms, get_analyzer, jieba_analyzer
 from .errors import LockedError, QueryError, StoreError
@@ -57,6 +56,7 @@ from .scoring import bm25f_term, top_k
 from .query import (DEFAULT_FIELDS, And, FieldValue, Node, Not, Or, ParsedQuery, Phrase, Words,
                     normalize_authority, normalize_category, normalize_doc_type, normalize_statute,
                     normalize_status, parse_query, year_range)
+from .whoosh_postings import column_values, field_lengths, phrase_docs, read_postings
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ FIELD_B: Mapping[str, float] = {"title": 0.4, "gist": 0.6, "reasoning": 0.75, "f
 
 MAX_LONG_TERMS = 24
 FILTER_CACHE_SIZE = 32
+MASK_CACHE_SIZE = 512
 POSTING_CACHE_BYTES = 64 << 20
 """Decoded posting lists kept per reader generation (8 bytes a posting)."""
 
@@ -242,21 +243,22 @@ class _Snapshot:
         self.reader = reader
         self.generation = reader.generation()
         self.size = reader.doc_count_all()
-        self.ids = _column(reader, "id")
+        self.ids = column_values(reader, "id")
         self.live = np.zeros(self.size, dtype=bool)
         if self.size:
             self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
         self.n_live = int(np.count_nonzero(self.live))
         self.docnum_of = {self.ids[d]: int(d) for d in np.flatnonzero(self.live)}
-        self.facets = {name: _Codes(_column(reader, name), multi=name == "ip_category")
+        self.facets = {name: _Codes(column_values(reader, name), multi=name == "ip_category")
                        for name in FACET_FIELDS}
-        self.lengths = {f: _field_lengths(reader, f, self.size) for f in (*SEARCH_FIELDS, "cause")}
+        self.lengths = {f: field_lengths(reader, f, self.size) for f in (*SEARCH_FIELDS, "cause")}
         self.avg_len = {f: max(float(arr[self.live].mean()), 1.0) if self.n_live else 1.0
                         for f, arr in self.lengths.items()}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._posting_bytes = 0
         self._budget = posting_budget
         self._filter_masks: dict[tuple, np.ndarray] = {}
+        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
     def postings(self, field_name: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, weights) of a term in a field, decoded once and cached (LRU)."""
@@ -265,7 +267,7 @@ class _Snapshot:
         if hit is not None:
             self._postings.move_to_end(key)
             return hit
-        hit = _read_postings(self.reader, field_name, term)
+        hit = read_postings(self.reader, field_name, term)
         self._postings[key] = hit
         self._posting_bytes += hit[0].nbytes + hit[1].nbytes
         while self._posting_bytes > self._budget and len(self._postings) > 1:
@@ -297,88 +299,26 @@ class _Snapshot:
             self._filter_masks[key] = mask
         return mask
 
+    def cached_mask(self, key: tuple, compute) -> np.ndarray:
+        """A document mask computed once per reader generation (LRU of :data:`MASK_CACHE_SIZE`):
+        phrase checks read word positions, the one costly step of a short query."""
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = compute()
+            mask.setflags(write=False)
+            self._masks[key] = mask
+            if len(self._masks) > MASK_CACHE_SIZE:
+                self._masks.popitem(last=False)
+        else:
+            self._masks.move_to_end(key)
+        return mask
+
     def id_mask(self, doc_ids: Iterable[str]) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)
         nums = [d for i in doc_ids if (d := self.docnum_of.get(i)) is not None]
         if nums:
             mask[nums] = True
         return mask
-
-
-def _column(reader, name: str) -> list[str]:
-    """A column's values for every docnum (deleted ones included), "" where unset.
-
-    Read segment by segment: Whoosh's multi-segment column reader skips segments
-    that lack the column, which would shift every later docnum.
-    """
-    if not reader.doc_count_all():
-        return []
-    values: list[str] = []
-    for leaf, offset in reader.leaf_readers():
-        values.extend([""] * (offset - len(values)))
-        values.extend(leaf.column_reader(name))
-    return values
-
-
-_BYTE_TO_LENGTH = np.array([byte_to_length(i) or 0 for i in range(256)], dtype=np.float32)
-
-
-def _field_lengths(reader, field_name: str, size: int) -> np.ndarray:
-    """Every document's length in a field (Whoosh keeps them as one byte each)."""
-    out = np.zeros(size, dtype=np.float32)
-    for leaf, offset in reader.leaf_readers():
-        n = leaf.doc_count_all()
-        try:  # the length column, read whole (Whoosh has no public bulk reader for it)
-            from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-            column = leaf._perdoc._cached_reader(_lenfield(field_name), LENGTHS_COLUMN)
-            if column is not None:
-                out[offset:offset + n] = _BYTE_TO_LENGTH[np.fromiter(column, dtype=np.uint8, count=n)]
-            continue
-        except (AttributeError, ImportError, TypeError, ValueError):
-            pass
-        out[offset:offset + n] = [leaf.doc_field_length(d, field_name, 0) or 0 for d in range(n)]
-    return out
-
-
-_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-
-
-def _read_postings(reader, field_name: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-    """A term's posting list in every segment as (docnums, weights), deleted documents included.
-
-    Whoosh's on-disk blocks are decoded a block at a time (delta-coded ids, weight
-    arrays); other matchers (inlined single postings) go one posting at a time.
-    """
-    ids: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    for leaf, offset in reader.leaf_readers():
-        if (field_name, term) not in leaf:
-            continue
-        m = leaf.postings(field_name, term)
-        while isinstance(m, FilterMatcher):  # deletions: the live mask handles them
-            m = m.child
-        if isinstance(m, W3LeafMatcher) and not getattr(m, "_byteids", True):
-            while m.is_active():
-                if m._data is None:
-                    m._read_data()
-                deltas, w = m._data[0], m._data[1]
-                ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)) + offset)
-                if w is None or isinstance(w, float):
-                    weights.append(np.full(len(deltas), 1.0 if w is None else w, dtype=np.float32))
-                else:
-                    weights.append(np.asarray(w, dtype=np.float32))
-                m._next_block()
-        else:
-            seg_ids, seg_weights = [], []
-            while m.is_active():
-                seg_ids.append(m.id() + offset)
-                seg_weights.append(m.weight())
-                m.next()
-            ids.append(np.array(seg_ids, dtype=np.int64))
-            weights.append(np.array(seg_weights, dtype=np.float32))
-    if not ids:
-        return _EMPTY
-    return np.concatenate(ids), np.concatenate(weights)
 
 
 def _filter_values(filters: Filters, default_status: bool) -> list[tuple[str, list[str]]]:
@@ -495,7 +435,7 @@ class _Evaluator:
         pieces = self.an.split_compound(term)
         if len(pieces) < 2 or any(len(p) < 2 for p in pieces) or self.an.is_statute_name(term):
             return scores
-        alt = self._phrase_mask([pieces], fields) & ~(scores > 0)
+        alt = self._phrase_mask([pieces], fields, skip=scores > 0)
         if not alt.any():
             return scores
         piece_scores = sum(self._term(p, fields) for p in pieces)
@@ -517,21 +457,30 @@ class _Evaluator:
                 score += np.where(group_mask, self._term(term, fields), 0.0).astype(np.float32)
         return mask, score
 
-    def _phrase_mask(self, variants: list[list[str]], fields: Sequence[str]) -> np.ndarray:
+    def _phrase_mask(self, variants: list[list[str]], fields: Sequence[str], *,
+                     skip: np.ndarray | None = None) -> np.ndarray:
+        """Documents where any variant's words stand side by side in one of ``fields``
+        (documents in ``skip`` are not checked and never returned)."""
+        key = (tuple(map(tuple, variants)), tuple(fields), skip is not None)
+        return self.snap.cached_mask(key, lambda: self._phrase_mask_uncached(variants, fields, skip))
+
+    def _phrase_mask_uncached(self, variants, fields, skip) -> np.ndarray:
         out = np.zeros(self.snap.size, dtype=bool)
-        queries = []
         for words in variants:
             if len(words) == 1:
                 out |= self._term(words[0], fields) > 0
                 continue
-            for f in fields:  # only fields where some document has every word
+            for f in fields:  # only documents where every word occurs in that field
                 candidates = _common_docs([self.snap.postings(f, w)[0] for w in dict.fromkeys(words)])
+                if skip is not None:
+                    out_or_skip = out | skip
+                    candidates = candidates[~out_or_skip[candidates]]
+                else:
+                    candidates = candidates[~out[candidates]]
                 if len(candidates):
-                    queries.append(wq.Phrase(f, list(words)))
-        if queries:
-            docnums = list(self.snap.searcher.docs_for_query(wq.Or(queries)))
-            if docnums:
-                out[docnums] = True
+                    out[phrase_docs(self.snap.reader, f, words, candidates)] = True
+        if skip is not None:
+            out &= ~skip
         return out
 
     def _field_value(self, node: FieldValue) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,7 @@ import multiprocessing
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kb.errors import LockedError, QueryError
@@ -392,7 +393,7 @@ def _multi_segment_backend(directory: Path) -> WhooshBackend:
 def test_posting_reader_agrees_with_whoosh_matchers(tmp_path):
     from whoosh import query as wq
 
-    from kb.whoosh_backend import _read_postings
+    from kb.whoosh_postings import read_postings
 
     b = _multi_segment_backend(tmp_path / "multi")
     snap = b._current()
@@ -400,7 +401,7 @@ def test_posting_reader_agrees_with_whoosh_matchers(tmp_path):
     searcher = snap.searcher
     for field_name, term in [("gist", "侵权"), ("title", "纠纷案"), ("body", "商业秘密"), ("facts", "技术秘密"),
                              ("reasoning", "商标"), ("statutes", "反不正当竞争法#9"), ("gist", "许诺销售")]:
-        ids, weights = _read_postings(snap.reader, field_name, term)
+        ids, weights = read_postings(snap.reader, field_name, term)
         live = [int(d) for d in ids if snap.live[d]]
         assert sorted(live) == sorted(searcher.docs_for_query(wq.Term(field_name, term)))
         matcher = snap.reader.postings(field_name, term)
@@ -440,6 +441,10 @@ def test_compound_query_word_matches_its_pieces_written_apart(tmp_path):
                         Document(id="b", title="乙", doc_type="judgment", text="措施合理。保密义务。")])
     hits = b.search("合理保密措施", filters=ALL, limit=1)
     assert ids(hits) == ["a"] and hits.total == 1
+    # phrase checks are cached per index generation: a commit must show new matches
+    b.add([Document(id="c", title="丙", doc_type="judgment", text="被告未采取合理的保密措施。")])
+    b.commit()
+    assert set(ids(b.search("合理保密措施", filters=ALL, limit=5))) == {"a", "c"}
     b.close()
 
 
@@ -449,3 +454,32 @@ def test_as_description_ignores_query_syntax_and_selects_terms(backend):
     assert ids(hits)[0] == "指导案例20号"
     assert any("long query" in n for n in hits.notes)
     assert backend.search("   ", filters=ALL, limit=5, as_description=True).ranked == ()
+
+
+def test_phrase_reader_agrees_with_whoosh_phrase_queries(tmp_path):
+    """phrase_docs reads positions only for candidate documents; it must find exactly the
+    documents Whoosh's own Phrase query finds (adjacent, in order), across segments."""
+    from whoosh import query as wq
+
+    from kb.analysis import get_analyzer
+    from kb.whoosh_backend import SEARCH_FIELDS
+    from kb.whoosh_postings import phrase_docs
+
+    b = _multi_segment_backend(tmp_path / "multi")
+    snap = b._current()
+    runs = []
+    for doc in DOCS:
+        words = {p: w for w, ps in get_analyzer().positions(doc.text[:300]).items() for p in ps}
+        runs += [[words[p + i] for i in range(n)] for p in sorted(words)[::5] for n in (2, 3)
+                 if all(p + i in words for i in range(n))]
+    runs += [list(reversed(r)) for r in runs[::4]]  # the same words out of order
+    checked = found_somewhere = 0
+    for field_name in SEARCH_FIELDS:
+        for words in runs:
+            got = {int(d) for d in phrase_docs(snap.reader, field_name, words, np.arange(snap.size)) if snap.live[d]}
+            expected = set(snap.searcher.docs_for_query(wq.Phrase(field_name, words)))
+            assert got == expected, (field_name, words)
+            checked += 1
+            found_somewhere += bool(expected)
+    assert checked > 100 and found_somewhere > 30
+    b.close()
