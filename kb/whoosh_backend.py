@@ -472,11 +472,8 @@ class _Evaluator:
                 continue
             for f in fields:  # only documents where every word occurs in that field
                 candidates = _common_docs([self.snap.postings(f, w)[0] for w in dict.fromkeys(words)])
-                if skip is not None:
-                    out_or_skip = out | skip
-                    candidates = candidates[~out_or_skip[candidates]]
-                else:
-                    candidates = candidates[~out[candidates]]
+                done = out if skip is None else out | skip
+                candidates = candidates[~done[candidates]]
                 if len(candidates):
                     out[phrase_docs(self.snap.reader, f, words, candidates)] = True
         if skip is not None:

@@ -128,7 +128,8 @@ def term_positions(reader, field_name: str, term: str, docnums: np.ndarray) -> d
         m = leaf.postings(field_name, term)
         while isinstance(m, FilterMatcher):
             m = m.child
-        if isinstance(m, W3LeafMatcher) and not getattr(m, "_byteids", True) and (m._fixedsize or -1) < 0:
+        variable_values = getattr(m, "_fixedsize", 0) is None or getattr(m, "_fixedsize", 0) < 0
+        if isinstance(m, W3LeafMatcher) and not getattr(m, "_byteids", True) and variable_values:
             _block_positions(m, leaf.schema[field_name].format, local, offset, out)
             continue
         wanted = set(local.tolist())
