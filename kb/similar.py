@@ -191,14 +191,13 @@ def _pairs(kb: "KnowledgeBase", doc: Document, sem: _Semantic | None, qpass: Seq
         for qi, pid, cos in sem.pairs:
             if pid in doc_passages:
                 candidates.append((cos, qpass[qi], doc_passages[pid]))
-    else:
+    else:  # segment each passage once, not once per query passage
+        doc_terms = [(p, set(analyzer.query_terms(p.text))) for p in doc_passages.values()]
         for q in qpass:
             qterms = set(analyzer.query_terms(q.text))
-            best = max(doc_passages.values(), default=None,
-                       key=lambda p: len(qterms & set(analyzer.query_terms(p.text))))
+            best = max(doc_terms, default=None, key=lambda pt: len(qterms & pt[1]))
             if best is not None:
-                shared = qterms & set(analyzer.query_terms(best.text))
-                candidates.append((len(shared) / (len(qterms) or 1), q, best))
+                candidates.append((len(qterms & best[1]) / (len(qterms) or 1), q, best[0]))
     candidates.sort(key=lambda t: -t[0])
     out, seen = [], set()
     for score, q, p in candidates:

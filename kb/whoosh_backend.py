@@ -81,6 +81,7 @@ FIELD_B: Mapping[str, float] = {"title": 0.4, "gist": 0.6, "reasoning": 0.75, "f
 MAX_LONG_TERMS = 24
 FILTER_CACHE_SIZE = 32
 MASK_CACHE_SIZE = 512
+DOC_FREQ_CACHE_SIZE = 200_000
 POSTING_CACHE_BYTES = 64 << 20
 """Decoded posting lists kept per reader generation (8 bytes a posting)."""
 
@@ -259,6 +260,7 @@ class _Snapshot:
         self._budget = posting_budget
         self._filter_masks: dict[tuple, np.ndarray] = {}
         self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._doc_freqs: dict[str, int] = {}
 
     def postings(self, field_name: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, weights) of a term in a field, decoded once and cached (LRU)."""
@@ -276,8 +278,17 @@ class _Snapshot:
         return hit
 
     def doc_freq(self, term: str) -> int:
-        """Documents with ``term`` in any text field (approximated by the largest field)."""
-        return max(self.reader.doc_frequency(f, term) for f in SEARCH_FIELDS)
+        """Documents with ``term`` in any text field (approximated by the largest field).
+
+        Remembered per generation: a case description asks for ~100 terms, most of
+        them asked by every description before it (six term-table lookups each)."""
+        df = self._doc_freqs.get(term)
+        if df is None:
+            df = max(self.reader.doc_frequency(f, term) for f in SEARCH_FIELDS)
+            if len(self._doc_freqs) >= DOC_FREQ_CACHE_SIZE:
+                self._doc_freqs.clear()
+            self._doc_freqs[term] = df
+        return df
 
     def term_scores(self, term: str, fields: Sequence[str]) -> np.ndarray:
         parts = []
