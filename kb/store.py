@@ -280,7 +280,7 @@ class Store:
     def passages(self, doc_id: str) -> list[Passage]:
         rows = self.db.execute(f"SELECT {self._PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? ORDER BY ordinal",
                                (doc_id,))
-        return [Passage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+        return [_passage(r) for r in rows]
 
     def passages_for_snippet(self, doc_id: str, terms: Sequence[str], *, prefer: str | None = None,
                              limit: int = 30) -> list[Passage]:
@@ -299,7 +299,7 @@ class Store:
         if not rows:
             rows = self.db.execute(f"SELECT {self._PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? "
                                    "ORDER BY embed DESC, ordinal LIMIT 3", (doc_id,)).fetchall()
-        return [Passage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+        return [_passage(r) for r in rows]
 
     def passage_vectors(self, doc_id: str) -> tuple[list[str], np.ndarray]:
         rows = self.db.execute("SELECT passage_id, vec FROM vectors WHERE doc_id = ?", (doc_id,)).fetchall()
@@ -369,3 +369,8 @@ class Store:
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def _passage(row) -> Passage:
+    """A passage from a row of ``Store._PASSAGE_COLUMNS``."""
+    return Passage(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
