@@ -21,15 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+ROOT = common.ROOT
 
 CORPUS = ROOT / "corpus"
 CORPUS_SRC = Path("/work/shared/corpus-src")
@@ -103,20 +104,6 @@ def real_passages(n: int) -> tuple[list[str], str]:
 
 # --------------------------------------------------------------------------- measuring
 
-def machine_info() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}
-
-
 def timed(fn, texts, repeat: int = 1):
     """(best wall seconds, CPU seconds of that run, output of the last run)."""
     best, cpu, out = float("inf"), 0.0, None
@@ -158,7 +145,7 @@ def run(args) -> dict:
     t0 = time.perf_counter()
     model_dir = build_e5_model()
     build_s = time.perf_counter() - t0
-    rows, result = [], {"machine": machine_info(), "load_average_before": os.getloadavg(), "source": source, "passages": len(passages),
+    rows, result = [], {"machine": common.machine_info(), "date_utc": common.utc_now(), "load_average_before": os.getloadavg(), "source": source, "passages": len(passages),
                         "chars": sum(map(len, passages)), "model_dir": str(model_dir), "build_or_check_s": build_s}
     plain = load_sentence_transformer(model_dir, precision="fp32")
     shipped = SentenceTransformerEmbedder(model_dir)
@@ -222,7 +209,7 @@ def gpu_rows(model_dir, passages, batch_size) -> list[tuple]:
 
 def print_table(result: dict) -> None:
     m = result["machine"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, python {m['python']}")
+    print(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, python {m['python']}; {result['date_utc']}")
     print(f"passages: {result['passages']} real windows, {result['chars']} characters, from {result['source']}")
     print(f"model: {result['model_dir']} (build/check {result['build_or_check_s']:.1f} s); "
           f"load average before {result['load_average_before'][0]:.2f}, after {result['load_average_after'][0]:.2f}")
@@ -251,8 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     result = run(args)
     print_table(result)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        common.write_json(args.json, result)
 
 
 if __name__ == "__main__":
