@@ -39,10 +39,10 @@ test: setup model browser
 test-fast: setup  ## unit tests only: no model, no browser
 	$(PY) -m pytest -m "not model and not browser"
 
-bench: build
-	$(PY) bench/bench_index.py
-	$(PY) bench/bench_embed.py
-	$(PY) bench/bench_similar.py
+bench: build  ## the benchmarks quoted in the README (about an hour on 2 cores); bench_build.py apart
+	$(PY) bench/bench_index.py --skip-baseline-long --json bench/results/index.json
+	$(PY) bench/bench_embed.py --passages 200 --json bench/results/embed.json
+	$(PY) bench/bench_similar.py --base-home $(KB_HOME) --json bench/results/similar.json
 
 clean:
 	rm -rf $(KB_HOME) .pytest_cache

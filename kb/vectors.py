@@ -57,6 +57,8 @@ class MatrixVectorIndex(VectorIndex):
         self._doc_ids: np.ndarray = np.array([], dtype=object)
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._rows_by_doc: dict[str, list[int]] = {}
+        self._doc_number: dict[str, int] = {}
+        self._row_doc_number = np.zeros(0, dtype=np.int64)
 
     def _refresh(self) -> None:
         gen = self._generation()
@@ -71,6 +73,8 @@ class MatrixVectorIndex(VectorIndex):
                 rows.setdefault(doc_id, []).append(i)
             self._passage_ids, self._doc_ids, self._matrix = passage_ids, np.array(doc_ids, dtype=object), matrix
             self._rows_by_doc = rows
+            self._doc_number = {doc_id: n for n, doc_id in enumerate(rows)}
+            self._row_doc_number = np.array([self._doc_number[d] for d in doc_ids], dtype=np.int64)
             self._loaded_at = gen
 
     def __len__(self) -> int:
@@ -93,11 +97,11 @@ class MatrixVectorIndex(VectorIndex):
         if not self._passage_ids or k <= 0:
             return []
         scores = self._matrix @ np.asarray(query, dtype=np.float32).reshape(-1)
-        if allowed_docs is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            for doc_id in allowed_docs:
-                mask[self._rows_by_doc.get(doc_id, [])] = True
-            scores = np.where(mask, scores, -np.inf)
+        if allowed_docs is not None:  # one flag per document, spread to its rows at once
+            numbers = [n for d in allowed_docs if (n := self._doc_number.get(d)) is not None]
+            allowed = np.zeros(len(self._doc_number), dtype=bool)
+            allowed[numbers] = True
+            scores = np.where(allowed[self._row_doc_number], scores, -np.inf)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
