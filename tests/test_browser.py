@@ -4,8 +4,9 @@ Needs Debian's Chromium and the Noto CJK fonts (``make browser`` runs
 scripts/install_browser.sh). Without /usr/bin/chromium these tests FAIL with a
 message saying so: a browser test that silently skips proves nothing.
 
-Screenshots go to docs/screenshots/ (committed, used by the README) and to
-tests/artifacts/ (with the server log and the timings) for CI to keep.
+Screenshots go to tests/artifacts/ (with the server log and the timings) for CI to
+keep; with IPKB_UPDATE_SCREENSHOTS=1 they also replace docs/screenshots/ (committed,
+used by the README), so an ordinary test run leaves the working tree clean.
 """
 from __future__ import annotations
 
@@ -118,10 +119,11 @@ def settle(page) -> None:
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name))
-    shutil.copyfile(SCREENSHOTS / name, ARTIFACTS / name)
+    page.screenshot(path=str(ARTIFACTS / name))
+    if os.environ.get("IPKB_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / name, SCREENSHOTS / name)
 
 
 def search_box(page):
