@@ -28,6 +28,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 from readers_helpers import (
+    assemble_pdf,
     court_pdf_paragraphs,
     encrypt_pdf,
     layout_paragraphs,
@@ -390,7 +391,6 @@ def build_good(folder: Path) -> list[Path]:
 
 def make_pdf_flate_bomb(inflated_mb: int = 120) -> bytes:
     """SYNTHETIC: a one-page PDF whose content stream is ~0.4 MB deflated and ``inflated_mb`` MB inflated."""
-    import io
     import zlib
 
     unit = b"BT /F1 12 Tf 50 700 Td (AAAAAAAAAAAAAAAAAAAA) Tj ET\n"
@@ -405,18 +405,7 @@ def make_pdf_flate_bomb(inflated_mb: int = 120) -> bytes:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return assemble_pdf(objects)
 
 
 def build_bad(folder: Path) -> dict[str, str]:
